@@ -1,0 +1,88 @@
+"""WARC capture: a downloader middleware next to the download handler (priority 950).
+
+It sees every response as received (Content-Encoding intact, before decompression),
+every redirect and retry, and writes a request and a response record for each. The
+response record's location goes into `request.meta["warc"]` for the JSON record.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import structlog
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+from crawler.download import REASON_META, TRUNCATED_META
+from crawler.session import ArchiveSession, session_for
+from storage.warc import HttpExchange, RecordLocation, now_utc
+
+log = structlog.get_logger()
+
+WARC_META = "warc"
+FETCHED_AT_META = "fetched_at"
+
+
+def _standard_reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    """Every value of every header (Set-Cookie, Link, Vary ... may repeat)."""
+    pairs = []
+    for name, values in headers.items():
+        key = name.decode("latin-1")
+        for value in values:
+            pairs.append((key, value.decode("latin-1")))
+    return pairs
+
+
+def exchange_from(request: Request, response: Response) -> HttpExchange:
+    truncated = request.meta.get(TRUNCATED_META)
+    if truncated is None and "dataloss" in response.flags:
+        truncated = "disconnect"
+    protocol = response.protocol or "HTTP/1.1"
+    return HttpExchange(
+        url=response.url,
+        method=request.method,
+        request_headers=_header_pairs(request.headers),
+        request_body=request.body or b"",
+        status=response.status,
+        reason=request.meta.get(REASON_META) or _standard_reason(response.status),
+        protocol=protocol,
+        response_headers=_header_pairs(response.headers),
+        body=response.body,
+        date=now_utc(),
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        truncated=truncated,
+    )
+
+
+class WarcCaptureMiddleware:
+    def __init__(self, crawler: Crawler, session: ArchiveSession):
+        self.crawler = crawler
+        self.session = session
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        return cls(crawler, session_for(crawler))
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if "cached" in response.flags:  # served by HttpCacheMiddleware: archived when fetched
+            return response
+        exchange = exchange_from(request, response)
+        location: RecordLocation = await self.session.run_io(self.session.warc.write_exchange, exchange)
+        request.meta[WARC_META] = {**location.as_dict(), "record_type": "response"}
+        request.meta[FETCHED_AT_META] = location.date
+        assert self.stats is not None
+        self.stats.inc_value("archive/responses")
+        self.stats.inc_value("archive/response_bytes", len(response.body))
+        if exchange.truncated:
+            self.stats.inc_value(f"archive/truncated/{exchange.truncated}")
+            log.warning("truncated_body", url=response.url, truncated=exchange.truncated, bytes=len(response.body))
+        return response

@@ -1,0 +1,173 @@
+"""The `crawler` command.
+
+Exit status: 0 everything given was archived; 1 some inputs were rejected, blocked or failed
+(the rest was archived); 2 bad usage or nothing to do; 3 the archive itself could not be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import structlog
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+log = structlog.get_logger()
+
+
+def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("LOG_LEVEL", args.log_level.upper(), priority="cmdline")
+    for item in getattr(args, "set", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"crawler: -s expects NAME=VALUE, got {item!r}")
+        settings.set(name.strip(), value, priority="cmdline")
+    for name, value in overrides.items():
+        if value is not None:
+            settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def _check_archive(settings: Any) -> int | None:
+    from crawler.config import ArchiveConfig, SettingError
+
+    try:
+        ArchiveConfig.from_settings(settings)
+    except SettingError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
+class CrawlFailed(RuntimeError):
+    """The crawl could not run (a component failed to start)."""
+
+
+def run_spider(spider_cls: type, settings: Any, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    """Run one spider to the end in this process; returns its stats and archive session."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler import logs
+    from crawler.session import session_for
+
+    process = CrawlerProcess(settings)
+    logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")
+    crawler = process.create_crawler(spider_cls)
+    errors: list[str] = []
+
+    def failed(failure: Any) -> None:
+        errors.append(f"{type(failure.value).__name__}: {failure.value}")
+
+    process.crawl(crawler, **kwargs).addErrback(failed)
+    process.start()
+    if errors:
+        raise CrawlFailed(errors[0])
+    session = session_for(crawler)
+    session.close()
+    return crawler.stats.get_stats() if crawler.stats else {}, session
+
+
+def print_summary(session: Any, extra_rejected: Sequence[tuple[str, str]] = ()) -> int:
+    counts = session.outcomes.counts
+    rejected = counts["rejected"] + len(extra_rejected)
+    line = (
+        f"archived: {counts['archived']}  unchanged: {counts['unchanged']}  "
+        f"failed: {counts['failed']}  blocked: {counts['blocked']}  rejected: {rejected}"
+    )
+    print(line)
+    for url, message in extra_rejected:
+        print(f"  rejected  {url}  {message}")
+    for url, reason, detail in session.outcomes.failures:
+        kind = "rejected" if reason == "refused_private_address" else "failed"
+        print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
+    hidden = counts["failed"] + counts["blocked"] + counts["rejected"] - len(session.outcomes.failures)
+    if hidden > 0:
+        print(f"  ... and {hidden} more (see the JSON Lines file)")
+    for path in session.warc.closed_files:
+        log.info("warc_file", file=str(path))
+    log.info("run_summary", **{k: counts[k] for k in ("archived", "unchanged", "failed", "blocked")},
+             rejected=rejected, json_file=str(session.json_file.name) if session.json_file else None)
+    bad = counts["failed"] + counts["blocked"] + rejected
+    return EXIT_PARTIAL if bad else EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from crawler.urls import Rejected, check_url, dedupe, read_url_lines
+
+    texts = list(args.urls)
+    if args.input is not None:
+        if args.input == "-":
+            texts += read_url_lines(sys.stdin)
+        else:
+            try:
+                texts += read_url_lines(Path(args.input).read_text(encoding="utf-8").splitlines())
+            except OSError as exc:
+                print(f"crawler: cannot read URL list {args.input!r}: {exc.strerror}", file=sys.stderr)
+                return EXIT_USAGE
+    rejected: list[tuple[str, str]] = []
+    good: list[str] = []
+    for text in texts:
+        checked = check_url(text)
+        if isinstance(checked, Rejected):
+            print(f"rejected: {checked.url!r}: {checked.message}", file=sys.stderr)
+            rejected.append((checked.url, checked.message))
+        else:
+            good.append(checked)
+    urls, duplicates = dedupe(good)
+    if duplicates:
+        log.info("duplicates_skipped", count=duplicates)
+    if not urls:
+        print("crawler: no valid URL to ingest", file=sys.stderr)
+        return EXIT_USAGE if not rejected else EXIT_PARTIAL
+    settings = _settings(args, {
+        "ARCHIVE_URI": args.archive,
+        "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None,
+    })
+    if (code := _check_archive(settings)) is not None:
+        return code
+    from spiders.ingest import IngestSpider
+
+    try:
+        _stats, session = run_spider(IngestSpider, settings, urls=urls, depth=args.depth)
+    except CrawlFailed as exc:
+        print(f"crawler: the crawl could not run: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    return print_summary(session, rejected)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crawler", description="News scraping and archival crawler.")
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines (default: on a terminal, readable text)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--archive", metavar="URI", help="archive location: path, file:///path or s3://bucket/prefix (default ./archive)")
+        p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
+
+    ingest = sub.add_parser("ingest", help="archive these URLs now")
+    ingest.add_argument("urls", nargs="*", metavar="URL")
+    ingest.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-' for stdin)")
+    ingest.add_argument("--allow-private", action="store_true", help="allow hosts on loopback, private and link-local addresses")
+    ingest.add_argument("--depth", type=int, default=0, help="also archive the pages cited in each article, to this depth")
+    common(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from crawler import logs
+
+    args = build_parser().parse_args(argv)
+    logs.configure(json=True if args.log_json else None, level=args.log_level.upper())
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""What flows from the spider to the pipelines, and the normalised JSON record it becomes.
+
+A page item carries the decoded body to extraction and loses it there; a failure item
+carries the reason a URL gave no response. Both become exactly one JSON line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import trafilatura
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from twisted.internet import error as tx_error
+from twisted.python.failure import Failure
+
+from crawler.capture import FETCHED_AT_META, WARC_META
+from crawler.download import TRUNCATED_META
+from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
+from storage.schema import SCHEMA_VERSION
+
+EXTRACTION_FIELDS = (
+    "title", "authors", "published", "modified", "language", "language_source", "site_name",
+    "description", "tags", "canonical_url", "text", "word_count", "links", "paywalled", "text_digest",
+)  # fmt: skip
+# Outcomes that count as "rejected" (we refused) rather than "failed" (the fetch went wrong).
+REJECTED_REASONS = {REFUSED_REASON, "invalid_url", "unsupported_scheme"}
+BLOCKED_REASONS = {"blocked", "robots_disallowed"}
+
+
+def iso_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def requested_url(response: Response) -> str:
+    redirects = response.meta.get("redirect_urls") or []
+    return redirects[0] if redirects else response.request.url if response.request else response.url
+
+
+def page_item(response: Response, source: str) -> dict[str, Any]:
+    meta = response.meta
+    truncated = meta.get(TRUNCATED_META) or ("disconnect" if "dataloss" in response.flags else None)
+    content_type = response.headers.get(b"Content-Type")
+    return {
+        "kind": "page",
+        "source": source,
+        "url": requested_url(response),
+        "final_url": response.url,
+        "status": response.status,
+        "content_type": content_type.decode("latin-1") if content_type else None,
+        "body": response.body,
+        "warc": meta.get(WARC_META),
+        "fetched_at": meta.get(FETCHED_AT_META) or iso_now(),
+        "truncated": truncated,
+        "depth": meta.get("depth", 0),
+    }
+
+
+def failure_reason(failure: Failure) -> str:
+    exc = failure.value
+    if isinstance(exc, PrivateAddressRefused):
+        return REFUSED_REASON
+    if isinstance(exc, IgnoreRequest):
+        return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"
+    for kind, reason in (
+        (tx_error.DNSLookupError, "dns_error"),
+        (tx_error.TimeoutError, "timeout"),
+        (tx_error.TCPTimedOutError, "timeout"),
+        (tx_error.ConnectionRefusedError, "connection_refused"),
+    ):
+        if isinstance(exc, kind):
+            return reason
+    return "fetch_failed"
+
+
+def failure_item(failure: Failure, url: str, source: str, depth: int = 0) -> dict[str, Any]:
+    return {
+        "kind": "failure",
+        "source": source,
+        "url": url,
+        "final_url": url,
+        "reason": failure_reason(failure),
+        "error": f"{type(failure.value).__name__}: {failure.value}".strip(),
+        "fetched_at": iso_now(),
+        "depth": depth,
+    }
+
+
+def extractor_info(version: str) -> dict[str, str]:
+    return {"name": "newsarchive", "version": version, "trafilatura": trafilatura.__version__}
+
+
+def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, Any]:
+    """The normalised JSON object of the contract (storage/article.schema.json)."""
+    extraction: dict[str, Any] = item.get("extraction") or {}
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "source": item["source"],
+        "url": item["url"],
+        "final_url": item["final_url"],
+        "canonical_url": extraction.get("canonical_url"),
+        "fetched_at": item["fetched_at"],
+        "extracted_at": iso_now(),
+        "status": item.get("status"),
+        "content_type": item.get("content_type"),
+        "truncated": item.get("truncated"),
+    }
+    for name in EXTRACTION_FIELDS:
+        if name == "canonical_url":
+            continue
+        default: Any = [] if name in ("authors", "tags", "links") else None
+        if name == "word_count":
+            default = 0
+        elif name == "paywalled":
+            default = False
+        value = extraction.get(name, default)
+        record[name] = default if value is None and default is not None else value
+    reason = item.get("reason") or extraction.get("reason")
+    record["reason"] = reason
+    if reason:
+        record["text"] = None
+        record["word_count"] = 0
+        record["text_digest"] = None
+    record["error"] = item.get("error")
+    record["depth"] = item.get("depth", 0)
+    record["warc"] = item.get("warc")
+    record["extractor"] = extractor
+    return record
+
+
+def outcome_of(record: dict[str, Any]) -> str:
+    reason = record["reason"]
+    if record.get("warc") and record["warc"].get("record_type") == "revisit":
+        return "unchanged"
+    if reason is None:
+        return "archived"
+    base = reason.split(":", 1)[0]
+    if base in REJECTED_REASONS:
+        return "rejected"
+    if base in BLOCKED_REASONS:
+        return "blocked"
+    if record.get("warc") and (record.get("status") or 0) < 400:
+        return "archived"  # archived as served, no article in it (PDF, image, short page)
+    return "failed"

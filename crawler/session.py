@@ -1,0 +1,112 @@
+"""One archive session per crawler: the open WARC and JSON Lines files, written from one thread.
+
+The capture middleware and the record pipeline both reach it through `session_for(crawler)`;
+it is created once, on first use, from the crawler's settings, and closed when the spider
+closes (or by the CLI after the crawl).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import structlog
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from crawler.config import ArchiveConfig
+from storage.archive import LocalArchive, local_root
+from storage.files import repair_open_files
+from storage.jsonl import JsonLinesWriter
+from storage.warc import RotatingWarcWriter, WarcInfo
+
+log = structlog.get_logger()
+T = TypeVar("T")
+
+_sessions: "weakref.WeakKeyDictionary[Crawler, ArchiveSession]" = weakref.WeakKeyDictionary()
+
+
+def software_version() -> str:
+    try:
+        return version("newsarchive")
+    except PackageNotFoundError:  # running from a checkout that was not installed
+        return "0+unknown"
+
+
+@dataclass
+class Outcomes:
+    """Counts of what happened to each URL, plus a bounded sample of failures to show."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    failures: deque[tuple[str, str, str]] = field(default_factory=lambda: deque(maxlen=500))
+
+    def add(self, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
+        self.counts[outcome] += 1
+        if reason:
+            self.reasons[reason] += 1
+        if outcome in ("failed", "rejected", "blocked"):
+            self.failures.append((url, reason or outcome, detail))
+
+
+class ArchiveSession:
+    def __init__(self, config: ArchiveConfig, on_file_closed: Callable[[Path], None] | None = None):
+        self.config = config
+        self.archive = LocalArchive(local_root(config.location))
+        self.outcomes = Outcomes()
+        for folder in (self.archive.warc_dir, self.archive.json_dir):
+            for repair in repair_open_files(folder):
+                log.warning(
+                    "repaired_open_file",
+                    file=str(repair.path.name),
+                    kept_bytes=repair.kept_bytes,
+                    dropped_bytes=repair.dropped_bytes,
+                )
+        info = WarcInfo(
+            software=f"newsarchive/{software_version()}",
+            user_agent=config.user_agent,
+            robots=config.robots_policy,
+            operator=config.operator or None,
+        )
+        self.warc = RotatingWarcWriter(
+            self.archive.warc_dir,
+            info,
+            prefix=config.prefix,
+            max_bytes=config.warc_max_bytes,
+            on_closed=on_file_closed,
+        )
+        self.json = JsonLinesWriter(
+            self.archive.json_dir, prefix=config.prefix, compress=config.json_gzip, on_closed=on_file_closed
+        )
+        # One thread owns the files: records are gzipped off the reactor, in order.
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
+        self.closed = False
+        self.json_file: Path | None = None
+
+    def run_io(self, fn: Callable[..., T], *args: Any) -> "Any":
+        """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""
+        import asyncio
+
+        return asyncio.wrap_future(self._io.submit(fn, *args))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._io.shutdown(wait=True)
+        self.warc.close()
+        self.json_file = self.json.close()
+
+
+def session_for(crawler: Crawler) -> ArchiveSession:
+    session = _sessions.get(crawler)
+    if session is None:
+        session = ArchiveSession(ArchiveConfig.from_settings(crawler.settings))
+        _sessions[crawler] = session
+        crawler.signals.connect(session.close, signal=signals.engine_stopped)
+    return session

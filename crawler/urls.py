@@ -1,0 +1,69 @@
+"""Validation of user-given URLs: one clear reason per rejected URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+from urllib.parse import urlsplit
+
+from w3lib.url import canonicalize_url, safe_url_string
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    url: str
+    reason: str  # snake_case code
+    message: str
+
+
+def check_url(text: str) -> str | Rejected:
+    """The URL ready to fetch, or why it cannot be fetched."""
+    raw = text.strip()
+    if not raw:
+        return Rejected(text, "invalid_url", "empty URL")
+    if any(ch.isspace() for ch in raw):
+        return Rejected(raw, "invalid_url", "URL contains white space")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        return Rejected(raw, "invalid_url", f"malformed URL ({exc})")
+    scheme = parts.scheme.lower()
+    if not scheme:
+        return Rejected(raw, "invalid_url", "no scheme (expected http:// or https://)")
+    if scheme not in ALLOWED_SCHEMES:
+        return Rejected(raw, "unsupported_scheme", f"unsupported scheme {scheme!r} (only http and https)")
+    if not parts.hostname:
+        return Rejected(raw, "invalid_url", "no host name")
+    host = parts.hostname
+    if host.startswith(".") or ".." in host or any(c in host for c in "<>\"{}|\\^`"):
+        return Rejected(raw, "invalid_url", f"malformed host name {host!r}")
+    del port
+    return safe_url_string(raw)
+
+
+def read_url_lines(lines: Iterable[str]) -> list[str]:
+    """One URL per line; blank lines and `#` comments skipped."""
+    urls = []
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            urls.append(text)
+    return urls
+
+
+def dedupe(urls: Iterable[str]) -> tuple[list[str], int]:
+    """Keep the first of URLs that are the same once canonicalised; count the rest."""
+    seen: set[str] = set()
+    kept = []
+    duplicates = 0
+    for url in urls:
+        key = canonicalize_url(url, keep_fragments=False)
+        if key in seen:
+            duplicates += 1
+        else:
+            seen.add(key)
+            kept.append(url)
+    return kept, duplicates

@@ -1,0 +1,64 @@
+"""JSON Lines output: one file per run, one whole line per write, `.open` until closed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from storage.files import OPEN_SUFFIX, finish_open_file, local_host_tag, utc_stamp
+
+
+class JsonLinesWriter:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "news",
+        compress: bool = False,
+        on_closed: Callable[[Path], None] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.compress = compress
+        self.on_closed = on_closed
+        name = f"{prefix}-{utc_stamp()}-{local_host_tag()}-{os.getpid()}.jsonl"
+        self.path = self.directory / (name + OPEN_SUFFIX)
+        self._fh = open(self.path, "xb")
+        self.lines = 0
+
+    def write(self, obj: dict[str, Any]) -> None:
+        line = json.dumps(obj, ensure_ascii=False, sort_keys=False).encode("utf-8") + b"\n"
+        # One write per line and a flush: a kill leaves at most one half line, cut by repair.
+        self._fh.write(line)
+        self._fh.flush()
+        self.lines += 1
+
+    def close(self) -> Path | None:
+        if self._fh.closed:
+            return None
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        if self.lines == 0:
+            self.path.unlink()
+            return None
+        final = finish_open_file(self.path)
+        if self.compress:
+            packed = final.with_name(final.name + ".gz")
+            with open(final, "rb") as src, gzip.open(packed, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            final.unlink()
+            final = packed
+        if self.on_closed:
+            self.on_closed(final)
+        return final
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        return [json.loads(line) for line in fh if line.strip()]

@@ -1,0 +1,299 @@
+"""WARC/1.1 writing: records built and digested by warcio, files rotated and closed safely.
+
+Knows nothing of Scrapy: the crawler hands over plain values (`HttpExchange`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from io import BytesIO
+from pathlib import Path
+from typing import Callable, Iterable
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from storage.files import OPEN_SUFFIX, finish_open_file, utc_stamp
+
+WARC_VERSION = "WARC/1.1"
+WARC_SUFFIX = ".warc.gz"
+PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+# Scrapy (like every HTTP client) hands over a de-chunked body, so the framing header would lie.
+_DROPPED_RESPONSE_HEADERS = {"transfer-encoding"}
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One fetch as it happened on the wire (body still content-encoded)."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    status: int
+    reason: str
+    protocol: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    date: datetime
+    request_body: bytes = b""
+    ip_address: str | None = None
+    truncated: str | None = None  # WARC-Truncated reason: "length", "disconnect", "time"
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where a record lives: enough to read it back with one seek."""
+
+    filename: str
+    offset: int
+    length: int
+    record_id: str
+    payload_digest: str | None
+    date: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "filename": self.filename,
+            "offset": self.offset,
+            "length": self.length,
+            "record_id": self.record_id,
+            "payload_digest": self.payload_digest,
+        }
+
+
+@dataclass(frozen=True)
+class Original:
+    """The capture a revisit record refers to."""
+
+    url: str
+    date: str  # WARC-Date of the original response
+    record_id: str
+    payload_digest: str
+
+
+@dataclass
+class WarcInfo:
+    software: str
+    user_agent: str
+    robots: str
+    operator: str | None = None
+    description: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, str]:
+        info = {
+            "software": self.software,
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "hostname": socket.gethostname(),
+            "robots": self.robots,
+            "http-header-user-agent": self.user_agent,
+        }
+        if self.operator:
+            info["operator"] = self.operator
+        if self.description:
+            info["description"] = self.description
+        info.update(self.extra)
+        return info
+
+
+def request_target(url: str) -> str:
+    """Path and query as they go in the request line (the fragment never leaves the client)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return target
+
+
+def _host_header(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc.rsplit("@", 1)[-1]
+
+
+class RotatingWarcWriter:
+    """Writes gzip-per-record WARC files named
+    `<prefix>-<UTC timestamp>-<serial>-<host>-<pid>.warc.gz`, as `.open` until closed,
+    rotating once a file reaches `max_bytes`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        info: WarcInfo,
+        *,
+        prefix: str = "news",
+        max_bytes: int = 1_000_000_000,
+        on_closed: Callable[[Path], None] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.info = info
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.on_closed = on_closed
+        self.host = socket.gethostname().replace("-", "_") or "localhost"
+        self.pid = os.getpid()
+        self._serial = 0
+        self._file: "os.PathLike[str] | None" = None
+        self._fh = None
+        self._writer: WARCWriter | None = None
+        self._path: Path | None = None
+        self.closed_files: list[Path] = []
+
+    # -- file lifecycle -------------------------------------------------------------
+    @property
+    def current_path(self) -> Path | None:
+        return self._path
+
+    def _open(self) -> None:
+        name = f"{self.prefix}-{utc_stamp()}-{self._serial:05d}-{self.host}-{self.pid}{WARC_SUFFIX}"
+        self._serial += 1
+        self._path = self.directory / (name + OPEN_SUFFIX)
+        self._fh = open(self._path, "xb")
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version=WARC_VERSION)
+        record = self._writer.create_warcinfo_record(name, self.info.fields())
+        self._write(record)
+
+    def _ensure_open(self) -> WARCWriter:
+        if self._fh is not None and self._fh.tell() >= self.max_bytes:
+            self.close()
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        return self._writer
+
+    def close(self) -> Path | None:
+        """Close the current file (fsync, drop `.open`); returns its final path."""
+        if self._fh is None or self._path is None:
+            return None
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        final = finish_open_file(self._path)
+        self._fh = self._writer = self._path = None
+        self.closed_files.append(final)
+        if self.on_closed:
+            self.on_closed(final)
+        return final
+
+    # -- records --------------------------------------------------------------------
+    def _write(self, record) -> RecordLocation:
+        assert self._fh is not None and self._writer is not None and self._path is not None
+        offset = self._fh.tell()
+        self._writer.write_record(record)
+        # Flushed to the OS after every record: a killed process leaves whole records
+        # behind (the last one at most cut short, which repair removes).
+        self._fh.flush()
+        headers = record.rec_headers
+        return RecordLocation(
+            filename=self._path.name.removesuffix(OPEN_SUFFIX),
+            offset=offset,
+            length=self._fh.tell() - offset,
+            record_id=headers.get_header("WARC-Record-ID"),
+            payload_digest=headers.get_header("WARC-Payload-Digest"),
+            date=headers.get_header("WARC-Date"),
+        )
+
+    def _request_record(self, writer: WARCWriter, ex: HttpExchange, date: str):
+        headers = list(ex.request_headers)
+        if not any(k.lower() == "host" for k, _ in headers):
+            headers.insert(0, ("Host", _host_header(ex.url)))
+        http = StatusAndHeaders(
+            f"{ex.method} {request_target(ex.url)} {ex.protocol}", headers, is_http_request=True
+        )
+        return writer.create_warc_record(
+            ex.url,
+            "request",
+            payload=BytesIO(ex.request_body),
+            length=len(ex.request_body),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": date},
+        )
+
+    def _response_http_headers(self, ex: HttpExchange) -> StatusAndHeaders:
+        headers = []
+        for name, value in ex.response_headers:
+            lname = name.lower()
+            if lname in _DROPPED_RESPONSE_HEADERS:
+                continue
+            if lname == "content-length" and value.strip() != str(len(ex.body)):
+                value = str(len(ex.body))  # cut short (size cap, dropped connection)
+            headers.append((name, value))
+        return StatusAndHeaders(f"{ex.status} {ex.reason}".rstrip(), headers, protocol=ex.protocol)
+
+    def _warc_headers(self, ex: HttpExchange, date: str) -> dict[str, str]:
+        headers = {"WARC-Date": date}
+        if ex.ip_address:
+            headers["WARC-IP-Address"] = ex.ip_address
+        if ex.truncated:
+            headers["WARC-Truncated"] = ex.truncated
+        return headers
+
+    def write_exchange(self, ex: HttpExchange) -> RecordLocation:
+        """Write the request and response records of one fetch; returns the response's location."""
+        writer = self._ensure_open()
+        date = datetime_to_iso_date(ex.date.astimezone(timezone.utc), use_micros=True)
+        response = writer.create_warc_record(
+            ex.url,
+            "response",
+            payload=BytesIO(ex.body),
+            length=len(ex.body),
+            http_headers=self._response_http_headers(ex),
+            warc_headers_dict=self._warc_headers(ex, date),
+        )
+        request = self._request_record(writer, ex, date)
+        request.rec_headers.add_header(
+            "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+        )
+        location = self._write(response)
+        self._write(request)
+        return location
+
+    def write_revisit(self, ex: HttpExchange, original: Original, *, profile: str) -> RecordLocation:
+        """A capture whose payload is already archived (or a 304): headers only."""
+        writer = self._ensure_open()
+        date = datetime_to_iso_date(ex.date.astimezone(timezone.utc), use_micros=True)
+        warc_headers = self._warc_headers(ex, date)
+        warc_headers["WARC-Refers-To"] = original.record_id
+        record = writer.create_revisit_record(
+            ex.url,
+            original.payload_digest,
+            original.url,
+            original.date,
+            http_headers=self._response_http_headers(ex),
+            warc_headers_dict=warc_headers,
+        )
+        record.rec_headers.replace_header("WARC-Profile", profile)
+        request = self._request_record(writer, ex, date)
+        request.rec_headers.add_header(
+            "WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID")
+        )
+        location = self._write(record)
+        self._write(request)
+        return location
+
+    def write_metadata(self, url: str, concurrent_to: str, fields: Iterable[tuple[str, str]]) -> None:
+        """Facts about a capture (outlinks, extraction facts) as `application/warc-fields`."""
+        writer = self._ensure_open()
+        body = "".join(f"{k}: {v}\r\n" for k, v in fields).encode("utf-8")
+        record = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=BytesIO(body),
+            length=len(body),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={"WARC-Concurrent-To": concurrent_to},
+        )
+        self._write(record)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
