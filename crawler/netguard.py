@@ -31,10 +31,10 @@ def non_public_kind(address: str) -> str | None:
         ip = ip.ipv4_mapped
     for kind, flag in (
         ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
         ("link-local", ip.is_link_local),
         ("private", ip.is_private),
         ("multicast", ip.is_multicast),
-        ("unspecified", ip.is_unspecified),
         ("reserved", ip.is_reserved),
     ):
         if flag:

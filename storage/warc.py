@@ -240,7 +240,7 @@ class RotatingWarcWriter:
     def write_exchange(self, ex: HttpExchange) -> RecordLocation:
         """Write the request and response records of one fetch; returns the response's location."""
         writer = self._ensure_open()
-        date = datetime_to_iso_date(ex.date.astimezone(timezone.utc), use_micros=True)
+        date = warc_date(ex.date)
         response = writer.create_warc_record(
             ex.url,
             "response",
@@ -260,7 +260,7 @@ class RotatingWarcWriter:
     def write_revisit(self, ex: HttpExchange, original: Original, *, profile: str) -> RecordLocation:
         """A capture whose payload is already archived (or a 304): headers only."""
         writer = self._ensure_open()
-        date = datetime_to_iso_date(ex.date.astimezone(timezone.utc), use_micros=True)
+        date = warc_date(ex.date)
         warc_headers = self._warc_headers(ex, date)
         warc_headers["WARC-Refers-To"] = original.record_id
         record = writer.create_revisit_record(
@@ -293,6 +293,11 @@ class RotatingWarcWriter:
             warc_headers_dict={"WARC-Concurrent-To": concurrent_to},
         )
         self._write(record)
+
+
+def warc_date(when: datetime) -> str:
+    """WARC-Date: UTC, microseconds, `Z` (warcio wants a naive datetime for that)."""
+    return datetime_to_iso_date(when.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True)
 
 
 def now_utc() -> datetime:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import brotli
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -35,10 +40,31 @@ def read_records(path: Path) -> list[Rec]:
             out.append(Rec(path.name, it.get_record_offset(), record.rec_type,
                            record.rec_headers.get_header("WARC-Target-URI"),
                            record.rec_headers, record.http_headers, raw, b""))
-    with open(path, "rb") as fh:
-        for rec, record in zip(out, ArchiveIterator(fh)):
-            rec.content = record.content_stream().read()
+    for rec in out:
+        rec.content = _decoded(rec)
     return out
+
+
+def _decoded(rec: Rec) -> bytes:
+    # warcio decodes "br" only with brotlipy, which clashes with Scrapy's brotli; decode here.
+    encoding = (rec.http.get_header("Content-Encoding") or "").lower() if rec.http else ""
+    if encoding == "br":
+        return brotli.decompress(rec.raw)
+    if encoding in ("gzip", "x-gzip"):
+        import gzip
+
+        return gzip.decompress(rec.raw)
+    return rec.raw
+
+
+REPO = Path(__file__).resolve().parents[1]
+_TOOLS_WARCIO = Path(os.environ.get("PYWB_BIN") or REPO / ".tools" / "pywb" / "bin") / "warcio"
+
+
+def warcio_check(paths: list[Path]) -> subprocess.CompletedProcess:
+    """`warcio check -v`, from the pywb venv where warcio has brotlipy to decode "br" bodies."""
+    cmd = [str(_TOOLS_WARCIO)] if _TOOLS_WARCIO.exists() else [sys.executable, "-m", "warcio.cli"]
+    return subprocess.run([*cmd, "check", "-v", *map(str, paths)], capture_output=True, text=True)
 
 
 def all_records(archive: Path) -> list[Rec]:

@@ -1,0 +1,103 @@
+"""Crash safety: a SIGKILLed crawl leaves whole records, and the next run closes its files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+from conftest import run_crawler
+from warcutil import read_records, warc_files, warcio_check
+
+from storage.files import repair_open_files
+from storage.warc import HttpExchange, RotatingWarcWriter, WarcInfo
+
+
+def _warcio_check(paths: list[Path]) -> subprocess.CompletedProcess:
+    return warcio_check(paths)
+
+
+def _exchange(i: int) -> HttpExchange:
+    body = (f"<html><body><p>page {i}</p>" + "x" * 5000 + "</body></html>").encode()
+    return HttpExchange(
+        url=f"http://example.org/{i}", method="GET", request_headers=[("Accept", "*/*")],
+        status=200, reason="OK", protocol="HTTP/1.1",
+        response_headers=[("Content-Type", "text/html")], body=body,
+        date=datetime.now(timezone.utc))
+
+
+@pytest.mark.parametrize("cut", [1, 17, 300, 2000])
+def test_repair_cuts_back_to_whole_records(tmp_path, cut):
+    writer = RotatingWarcWriter(tmp_path, WarcInfo(software="t", user_agent="t", robots="obey"))
+    for i in range(5):
+        writer.write_exchange(_exchange(i))
+    path = writer.current_path
+    writer._fh.flush()
+    size = path.stat().st_size
+    ends = []
+    with open(path, "rb") as fh:
+        it = ArchiveIterator(fh)
+        for record in it:
+            record.raw_stream.read()
+            ends.append(it.get_record_offset() + it.get_record_length())
+    whole_after_cut = sum(1 for end in ends if end <= size - cut)
+    os.truncate(path, size - cut)
+    # Pretend the writer died: a pid that cannot exist on this host.
+    dead = path.with_name(path.name.replace(f"-{os.getpid()}.", "-999999999."))
+    os.rename(path, dead)
+    writer._fh.close()
+    (repair,) = repair_open_files(tmp_path)
+    assert repair.dropped_bytes > 0
+    closed = sorted(tmp_path.glob("*.warc.gz"))
+    assert len(closed) == 1 and not list(tmp_path.glob("*.open"))
+    assert _warcio_check(closed).returncode == 0
+    types = [r.type for r in read_records(closed[0])]
+    assert types[0] == "warcinfo" and len(types) == whole_after_cut < len(ends)
+
+
+def test_repair_leaves_files_of_live_writers_alone(tmp_path):
+    writer = RotatingWarcWriter(tmp_path, WarcInfo(software="t", user_agent="t", robots="obey"))
+    writer.write_exchange(_exchange(1))
+    assert repair_open_files(tmp_path) == []
+    assert writer.current_path.exists()
+    writer.close()
+
+
+@pytest.mark.parametrize("delay", [1.5, 3.0, 4.5])
+def test_sigkill_mid_run_then_next_run_repairs(news_server, archive, delay):
+    urls = [news_server.url(f"/copy/{i}/dw.com/DW_2024_01_30?kill={delay}") for i in range(300)]
+    listing = archive.parent / "urls.txt"
+    listing.write_text("\n".join(urls))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "ingest", "--allow-private", "--archive", str(archive),
+         "-i", str(listing)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        opened = list((archive / "warc").glob("*.open")) if (archive / "warc").exists() else []
+        if opened and opened[0].stat().st_size > 0:
+            break
+        time.sleep(0.05)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert list((archive / "warc").glob("*.warc.gz.open")), "the kill should leave an open file"
+
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
+                         news_server.url("/page/dw.com/DW_2023_06_13"))
+    assert result.code == 0, result.stderr
+    assert not list(archive.rglob("*.open"))
+    files = warc_files(archive)
+    check = _warcio_check(files)
+    assert check.returncode == 0, check.stdout
+    for path in (archive / "json").glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            json.loads(line)  # no half-written line survives
+    responses = [r for f in files for r in read_records(f) if r.type == "response"]
+    assert len(responses) >= 2
