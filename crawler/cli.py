@@ -49,8 +49,8 @@ class CrawlFailed(RuntimeError):
     """The crawl could not run (a component failed to start)."""
 
 
-def run_spider(spider_cls: type, settings: Any, **kwargs: Any) -> tuple[dict[str, Any], Any]:
-    """Run one spider to the end in this process; returns its stats and archive session."""
+def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> list[Any]:
+    """Run spiders to the end in this process, side by side; returns their archive sessions."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler import logs
@@ -58,23 +58,42 @@ def run_spider(spider_cls: type, settings: Any, **kwargs: Any) -> tuple[dict[str
 
     process = CrawlerProcess(settings)
     logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")
-    crawler = process.create_crawler(spider_cls)
     errors: list[str] = []
 
     def failed(failure: Any) -> None:
         errors.append(f"{type(failure.value).__name__}: {failure.value}")
 
-    process.crawl(crawler, **kwargs).addErrback(failed)
+    crawlers = []
+    for spider_cls, kwargs in jobs:
+        crawler = process.create_crawler(spider_cls)
+        crawlers.append(crawler)
+        process.crawl(crawler, **kwargs).addErrback(failed)
     process.start()
     if errors:
         raise CrawlFailed(errors[0])
-    session = session_for(crawler)
-    session.close()
-    return crawler.stats.get_stats() if crawler.stats else {}, session
+    sessions = []
+    for crawler in crawlers:
+        session = session_for(crawler)
+        session.close()
+        sessions.append(session)
+    return sessions
 
 
-def print_summary(session: Any, extra_rejected: Sequence[tuple[str, str]] = ()) -> int:
-    counts = session.outcomes.counts
+def run_spider(spider_cls: type, settings: Any, **kwargs: Any) -> Any:
+    return run_spiders([(spider_cls, kwargs)], settings)[0]
+
+
+def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ()) -> int:
+    from collections import Counter
+
+    sessions = sessions if isinstance(sessions, list) else [sessions]
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    failures = []
+    for one in sessions:
+        counts.update(one.outcomes.counts)
+        reasons.update(one.outcomes.reasons)
+        failures.extend(one.outcomes.failures)
     rejected = counts["rejected"] + len(extra_rejected)
     line = (
         f"archived: {counts['archived']}  unchanged: {counts['unchanged']}  "
@@ -83,16 +102,22 @@ def print_summary(session: Any, extra_rejected: Sequence[tuple[str, str]] = ()) 
     print(line)
     for url, message in extra_rejected:
         print(f"  rejected  {url}  {message}")
-    for url, reason, detail in session.outcomes.failures:
-        kind = "rejected" if reason == "refused_private_address" else "failed"
+    kinds = {"refused_private_address": "rejected", "robots_disallowed": "blocked"}
+    for url, reason, detail in failures[:200]:
+        kind = kinds.get(reason, "blocked" if reason.startswith("blocked") else "failed")
         print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
-    hidden = counts["failed"] + counts["blocked"] + counts["rejected"] - len(session.outcomes.failures)
+    hidden = counts["failed"] + counts["blocked"] + counts["rejected"] - min(len(failures), 200)
     if hidden > 0:
         print(f"  ... and {hidden} more (see the JSON Lines file)")
-    for path in session.warc.closed_files:
-        log.info("warc_file", file=str(path))
+    if reasons["robots_disallowed"]:
+        print(f"robots.txt disallowed {reasons['robots_disallowed']} URL(s) for our user agent; they were "
+              "not fetched (obeying robots.txt is a per-source setting, the operator's decision)")
+    for one in sessions:
+        for path in one.warc.closed_files:
+            log.info("warc_file", file=str(path))
     log.info("run_summary", **{k: counts[k] for k in ("archived", "unchanged", "failed", "blocked")},
-             rejected=rejected, json_file=str(session.json_file.name) if session.json_file else None)
+             rejected=rejected, reasons=dict(reasons),
+             json_files=[str(one.json_file.name) for one in sessions if one.json_file])
     bad = counts["failed"] + counts["blocked"] + rejected
     return EXIT_PARTIAL if bad else EXIT_OK
 
@@ -134,11 +159,51 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from spiders.ingest import IngestSpider
 
     try:
-        _stats, session = run_spider(IngestSpider, settings, urls=urls, depth=args.depth)
+        session = run_spider(IngestSpider, settings, urls=urls, depth=args.depth)
     except CrawlFailed as exc:
         print(f"crawler: the crawl could not run: {exc}", file=sys.stderr)
         return EXIT_FATAL
     return print_summary(session, rejected)
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from spiders.registry import SPIDERS
+
+    unknown = [name for name in args.sources if name not in SPIDERS]
+    for name in unknown:
+        print(f"crawler: unknown source {name!r} (known: {', '.join(sorted(SPIDERS))})", file=sys.stderr)
+    names = [name for name in dict.fromkeys(args.sources) if name in SPIDERS]
+    if not names:
+        return EXIT_USAGE
+    if args.since:
+        from spiders.base import parse_date
+
+        if parse_date(args.since) is None:
+            print(f"crawler: --since: not a date: {args.since!r} (use YYYY-MM-DD)", file=sys.stderr)
+            return EXIT_USAGE
+    settings = _settings(args, {"ARCHIVE_URI": args.archive,
+                                "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None})
+    if (code := _check_archive(settings)) is not None:
+        return code
+    jobs = [(SPIDERS[name], {"since": args.since, "max_pages": args.max_pages}) for name in names]
+    try:
+        sessions = run_spiders(jobs, settings)
+    except CrawlFailed as exc:
+        print(f"crawler: the crawl could not run: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    code = print_summary(sessions)
+    return EXIT_PARTIAL if unknown else code
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from spiders.registry import SOURCES
+
+    for source in SOURCES.values():
+        robots = "obeys robots.txt" if source.obey_robots else "IGNORES robots.txt (operator's decision)"
+        print(f"{source.name:20} {source.title} ({', '.join(source.domains)}; {', '.join(source.languages)}; {robots})")
+        for url in source.discovery_urls():
+            print(f"{'':20}   {url}")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,6 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--depth", type=int, default=0, help="also archive the pages cited in each article, to this depth")
     common(ingest)
     ingest.set_defaults(func=cmd_ingest)
+
+    crawl = sub.add_parser("crawl", help="discover and archive new articles of the named sources")
+    crawl.add_argument("sources", nargs="+", metavar="SOURCE", help="source names (see `crawler sources`)")
+    crawl.add_argument("--since", metavar="DATE", help="only articles published or modified since DATE")
+    crawl.add_argument("--max-pages", type=int, metavar="N", help="at most N articles per source")
+    crawl.add_argument("--allow-private", action="store_true", help=argparse.SUPPRESS)
+    common(crawl)
+    crawl.set_defaults(func=cmd_crawl)
+
+    sources = sub.add_parser("sources", help="list the sources and their discovery URLs")
+    sources.set_defaults(func=cmd_sources)
     return parser
 
 

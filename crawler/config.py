@@ -36,12 +36,12 @@ class ArchiveConfig:
     robots_policy: str
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
+    def from_settings(cls, settings: BaseSettings, default_prefix: str = "news") -> ArchiveConfig:
         try:
             location = parse_archive_uri(settings.get("ARCHIVE_URI"))
         except ArchiveURIError as exc:
             raise SettingError(f"ARCHIVE_URI: {exc}") from None
-        prefix = str(settings.get("ARCHIVE_PREFIX") or "news")
+        prefix = str(settings.get("ARCHIVE_PREFIX") or default_prefix)
         if not prefix.replace("_", "").isalnum():
             raise SettingError(f"ARCHIVE_PREFIX must be letters, digits or '_', got {prefix!r}")
         return cls(

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from twisted.internet.threads import deferToThread
 
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -72,6 +72,8 @@ class AddressGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
+        if crawler.settings.get("ARCHIVE_REPLAY_FROM"):
+            raise NotConfigured  # answered from an archive: nothing goes to the network
         return cls(crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE"))
 
     async def process_request(self, request: Request) -> None:

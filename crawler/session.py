@@ -106,7 +106,8 @@ class ArchiveSession:
 def session_for(crawler: Crawler) -> ArchiveSession:
     session = _sessions.get(crawler)
     if session is None:
-        session = ArchiveSession(ArchiveConfig.from_settings(crawler.settings))
+        prefix = getattr(crawler.spidercls, "name", None) or "news"
+        session = ArchiveSession(ArchiveConfig.from_settings(crawler.settings, default_prefix=prefix))
         _sessions[crawler] = session
         crawler.signals.connect(session.close, signal=signals.engine_stopped)
     return session

@@ -20,8 +20,8 @@ ARCHIVE_OPERATOR = ""
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
 ARCHIVE_MAX_BODY_BYTES = 32 * 1024 * 1024
-# File name prefix of WARC and JSON Lines files.
-ARCHIVE_PREFIX = "news"
+# File name prefix of WARC and JSON Lines files; empty: the spider's name (source or "ingest").
+ARCHIVE_PREFIX = ""
 # Where the archive lives: a path, file:///path or s3://bucket/prefix.
 ARCHIVE_URI = "./archive"
 # A WARC file is closed and a new one opened once it reaches this size.

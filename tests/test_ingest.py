@@ -13,7 +13,7 @@ from warcutil import all_records, json_records, record_at, responses, warc_files
 
 from storage.schema import schema_errors
 
-WARC_NAME = re.compile(r"^news-\d{14}-\d{5}-[^-]+-\d+\.warc\.gz$")
+WARC_NAME = re.compile(r"^ingest-\d{14}-\d{5}-[^-]+-\d+\.warc\.gz$")
 
 
 @pytest.fixture(scope="module")
