@@ -135,6 +135,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             except OSError as exc:
                 print(f"crawler: cannot read URL list {args.input!r}: {exc.strerror}", file=sys.stderr)
                 return EXIT_USAGE
+    if args.from_document:
+        from crawler.documents import cited_urls
+
+        try:
+            texts += cited_urls(Path(args.from_document))
+        except OSError as exc:
+            print(f"crawler: cannot read document {args.from_document!r}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+    depth = args.depth if args.depth is not None else (1 if args.follow_citations else 0)
+    if depth < 0:
+        print("crawler: --depth must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
     rejected: list[tuple[str, str]] = []
     good: list[str] = []
     for text in texts:
@@ -159,7 +171,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from spiders.ingest import IngestSpider
 
     try:
-        session = run_spider(IngestSpider, settings, urls=urls, depth=args.depth)
+        session = run_spider(IngestSpider, settings, urls=urls, depth=depth)
     except CrawlFailed as exc:
         print(f"crawler: the crawl could not run: {exc}", file=sys.stderr)
         return EXIT_FATAL
@@ -220,7 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("urls", nargs="*", metavar="URL")
     ingest.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-' for stdin)")
     ingest.add_argument("--allow-private", action="store_true", help="allow hosts on loopback, private and link-local addresses")
-    ingest.add_argument("--depth", type=int, default=0, help="also archive the pages cited in each article, to this depth")
+    ingest.add_argument("--follow-citations", action="store_true",
+                        help="also archive the pages cited in each article body (depth 1 unless --depth)")
+    ingest.add_argument("--depth", type=int, default=None, help="follow citations to this depth (default 0)")
+    ingest.add_argument("--from-document", metavar="FILE",
+                        help="archive the URLs a local text or HTML document cites (inline links, Sources: lists)")
     common(ingest)
     ingest.set_defaults(func=cmd_ingest)
 

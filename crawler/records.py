@@ -10,7 +10,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 import trafilatura
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
@@ -64,6 +70,10 @@ def failure_reason(failure: Failure) -> str:
     if isinstance(exc, IgnoreRequest):
         return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"
     for kind, reason in (
+        (CannotResolveHostError, "dns_error"),
+        (DownloadConnectionRefusedError, "connection_refused"),
+        (DownloadTimeoutError, "timeout"),
+        (ResponseDataLossError, "data_loss"),
         (tx_error.DNSLookupError, "dns_error"),
         (tx_error.TimeoutError, "timeout"),
         (tx_error.TCPTimedOutError, "timeout"),

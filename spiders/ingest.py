@@ -9,6 +9,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.records import failure_item, page_item
+from spiders.registry import source_for_url
 
 
 class IngestSpider(Spider):
@@ -26,19 +27,22 @@ class IngestSpider(Spider):
             yield self.page_request(url, depth=0)
 
     def page_request(self, url: str, depth: int) -> Request:
-        return Request(
-            url,
-            callback=self.parse,
-            errback=self.failed,
-            meta={"depth": depth},
-        )
+        """A URL on a known source is fetched under that source's rules (robots, name)."""
+        meta: dict[str, Any] = {"depth": depth, "source": self.name}
+        source = source_for_url(url)
+        if source is not None:
+            meta["source"] = source.name
+            if not source.obey_robots:
+                meta["dont_obey_robotstxt"] = True
+        return Request(url, callback=self.parse, errback=self.failed, meta=meta)
 
     def parse(self, response: Response) -> Iterable[dict[str, Any]]:
-        yield page_item(response, self.name)
+        yield page_item(response, response.meta.get("source", self.name))
 
     def failed(self, failure: Failure) -> Iterable[dict[str, Any]]:
         request = failure.request  # type: ignore[attr-defined]
-        yield failure_item(failure, request.url, self.name, request.meta.get("depth", 0))
+        source = request.meta.get("source", self.name)
+        yield failure_item(failure, request.url, source, request.meta.get("depth", 0))
 
     def cited_requests(self, record: dict[str, Any]) -> list[Request]:
         """Requests for the pages an archived article cites, while within --depth."""
