@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from scrapy.crawler import Crawler
 
+from crawler.blocking import BODY_HEAD_BYTES, detect_block
 from crawler.config import WorkerConfig
 from crawler.extraction import EXTRACTOR_VERSION, ExtractOptions, extract
 from crawler.records import build_record, extractor_info, outcome_of
@@ -46,6 +47,10 @@ class ExtractionPipeline:
             return item
         body: bytes = item.pop("body", b"")
         status = item.get("status") or 0
+        blocked = detect_block(status, item.pop("headers", None), body[:BODY_HEAD_BYTES])
+        if blocked:
+            item["reason"] = f"blocked:{blocked}"
+            return item
         if not 200 <= status < 300:
             item["reason"] = f"error_status:{status}" if status >= 400 else f"no_content:{status}"
             return item

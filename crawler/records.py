@@ -21,6 +21,7 @@ from scrapy.http import Response
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
+from crawler.archive_handler import NotInArchive
 from crawler.capture import FETCHED_AT_META, WARC_META
 from crawler.download import TRUNCATED_META
 from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
@@ -55,6 +56,8 @@ def page_item(response: Response, source: str) -> dict[str, Any]:
         "final_url": response.url,
         "status": response.status,
         "content_type": content_type.decode("latin-1") if content_type else None,
+        "headers": [(k.decode("latin-1"), v.decode("latin-1"))
+                    for k, values in response.headers.items() for v in values],
         "body": response.body,
         "warc": meta.get(WARC_META),
         "fetched_at": meta.get(FETCHED_AT_META) or iso_now(),
@@ -67,6 +70,8 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, PrivateAddressRefused):
         return REFUSED_REASON
+    if isinstance(exc, NotInArchive):
+        return "not_in_archive"
     if isinstance(exc, IgnoreRequest):
         return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"
     for kind, reason in (

@@ -20,6 +20,10 @@ ARCHIVE_OPERATOR = ""
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
 ARCHIVE_MAX_BODY_BYTES = 32 * 1024 * 1024
+# Seconds: a robots.txt Crawl-delay (or Request-rate interval) above this is cut to it; 0: ignored.
+ARCHIVE_MAX_CRAWL_DELAY = 60
+# A 429/503 whose Retry-After asks for more seconds than this is not retried (it is recorded).
+ARCHIVE_MAX_RETRY_AFTER = 120
 # File name prefix of WARC and JSON Lines files; empty: the spider's name (source or "ingest").
 ARCHIVE_PREFIX = ""
 # Where the archive lives: a path, file:///path or s3://bucket/prefix.
@@ -52,6 +56,11 @@ DOWNLOAD_HANDLERS = {
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100): a refused host is not contacted at all.
     "crawler.netguard.AddressGuardMiddleware": 50,
+    # After robots.txt (100), which it learns Crawl-delay from: spaces requests per host.
+    "crawler.politeness.CrawlDelayMiddleware": 110,
+    # Retries as the stock middleware does, but waits for Retry-After first.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.politeness.RetryAfterMiddleware": 550,
     # Next to the download handler: sees bodies as received, every redirect and retry.
     "crawler.capture.WarcCaptureMiddleware": 950,
 }
