@@ -7,6 +7,7 @@ response record's location goes into `request.meta["warc"]` for the JSON record.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from http import HTTPStatus
 
 import structlog
@@ -41,6 +42,15 @@ def _header_pairs(headers) -> list[tuple[str, str]]:
     return pairs
 
 
+def _capture_date(request: Request) -> datetime:
+    """Now, or for a response replayed from an archive, when it was originally captured."""
+    replayed = request.meta.get("archive_replay") or {}
+    stamp = str(replayed.get("timestamp") or "")
+    if len(stamp) == 14 and stamp.isdigit():
+        return datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return now_utc()
+
+
 def exchange_from(request: Request, response: Response) -> HttpExchange:
     truncated = request.meta.get(TRUNCATED_META)
     if truncated is None and "dataloss" in response.flags:
@@ -56,7 +66,7 @@ def exchange_from(request: Request, response: Response) -> HttpExchange:
         protocol=protocol,
         response_headers=_header_pairs(response.headers),
         body=response.body,
-        date=now_utc(),
+        date=_capture_date(request),
         ip_address=str(response.ip_address) if response.ip_address else None,
         truncated=truncated,
     )
@@ -73,8 +83,8 @@ class WarcCaptureMiddleware:
         return cls(crawler, session_for(crawler))
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        if "cached" in response.flags:  # served by HttpCacheMiddleware: archived when fetched
-            return response
+        if "cached" in response.flags or "not_in_archive" in response.flags:
+            return response  # archived when it was fetched, or never fetched at all
         exchange = exchange_from(request, response)
         location: RecordLocation = await self.session.run_io(self.session.warc.write_exchange, exchange)
         request.meta[WARC_META] = {**location.as_dict(), "record_type": "response"}

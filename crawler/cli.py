@@ -31,14 +31,19 @@ def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
     for name, value in overrides.items():
         if value is not None:
             settings.set(name, value, priority="cmdline")
+    if getattr(args, "from_archive", None):
+        settings.set("ARCHIVE_REPLAY_FROM", args.from_archive, priority="cmdline")
     return settings
 
 
 def _check_archive(settings: Any) -> int | None:
+    from crawler.archive_handler import ReplayConfig
     from crawler.config import ArchiveConfig, SettingError
 
     try:
         ArchiveConfig.from_settings(settings)
+        if settings.get("ARCHIVE_REPLAY_FROM"):
+            ReplayConfig.from_settings(settings)
     except SettingError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -227,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--archive", metavar="URI", help="archive location: path, file:///path or s3://bucket/prefix (default ./archive)")
         p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
+        p.add_argument("--from-archive", action="append", metavar="PATH",
+                       help="answer requests from these WARC/WACZ files or folders instead of the web")
 
     ingest = sub.add_parser("ingest", help="archive these URLs now")
     ingest.add_argument("urls", nargs="*", metavar="URL")

@@ -26,6 +26,15 @@ ARCHIVE_MAX_CRAWL_DELAY = 60
 ARCHIVE_MAX_RETRY_AFTER = 120
 # File name prefix of WARC and JSON Lines files; empty: the spider's name (source or "ingest").
 ARCHIVE_PREFIX = ""
+# WARC/WACZ files or folders to answer every request from instead of the network (a string is
+# split on commas/whitespace); empty: fetch from the web. (CLI: --from-archive)
+ARCHIVE_REPLAY_FROM: list[str] = []
+# Replay the capture closest to this UTC timestamp (4-14 digits, e.g. "2024" or
+# "20240307120000"); empty: the latest capture.
+ARCHIVE_REPLAY_AT = ""
+# Where the replay index is cached (rebuilt when a WARC is added, removed or changed);
+# empty: <temp dir>/newsarchive-replay.
+ARCHIVE_REPLAY_INDEX_DIR = ""
 # Where the archive lives: a path, file:///path or s3://bucket/prefix.
 ARCHIVE_URI = "./archive"
 # A WARC file is closed and a new one opened once it reaches this size.
@@ -68,6 +77,8 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractionPipeline": 300,
     "crawler.pipelines.RecordPipeline": 800,
 }
+# Switches the download handler to the archive when ARCHIVE_REPLAY_FROM is set.
+ADDONS = {"crawler.addons.ReplayAddon": 0}
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.progress.Progress": 500,

@@ -1,0 +1,20 @@
+"""Scrapy add-ons: settings that depend on other settings, decided once at start."""
+
+from __future__ import annotations
+
+from scrapy.settings import BaseSettings
+
+ARCHIVE_HANDLER = "crawler.archive_handler.ArchiveDownloadHandler"
+
+
+class ReplayAddon:
+    """With ARCHIVE_REPLAY_FROM set, http and https are answered from the archive."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        if not settings.get("ARCHIVE_REPLAY_FROM"):
+            return
+        handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
+        handlers.update({"http": ARCHIVE_HANDLER, "https": ARCHIVE_HANDLER})
+        # Our project settings name the live handler at "project" priority, above "addon".
+        priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, 15)
+        settings.set("DOWNLOAD_HANDLERS", handlers, priority=priority)
