@@ -16,13 +16,28 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.download import REASON_META, TRUNCATED_META
+from crawler.incremental import Archived, archive_exchange
 from crawler.session import ArchiveSession, session_for
-from storage.warc import HttpExchange, RecordLocation, now_utc
+from storage.warc import HttpExchange, now_utc
 
 log = structlog.get_logger()
 
 WARC_META = "warc"
 FETCHED_AT_META = "fetched_at"
+CAPTURE_META = "capture"
+
+
+def capture_facts(archived: Archived) -> dict[str, object]:
+    """What the pipelines need to know of this capture and of the URL's previous one."""
+    prev = archived.previous
+    return {
+        "kind": archived.kind,
+        "record_id": archived.written.record_id,
+        "json_done": bool(prev and prev.json_done and prev.payload_digest == archived.payload["payload_digest"]),
+        "version": prev.version if prev else 0,
+        "text_digest": prev.text_digest if prev else None,
+        "version_fetched_at": prev.version_fetched_at if prev else None,
+    }
 
 
 def _standard_reason(status: int) -> str:
@@ -86,12 +101,18 @@ class WarcCaptureMiddleware:
         if "cached" in response.flags or "not_in_archive" in response.flags:
             return response  # archived when it was fetched, or never fetched at all
         exchange = exchange_from(request, response)
-        location: RecordLocation = await self.session.run_io(self.session.warc.write_exchange, exchange)
-        request.meta[WARC_META] = {**location.as_dict(), "record_type": "response"}
-        request.meta[FETCHED_AT_META] = location.date
+        archived: Archived = await self.session.run_io(
+            archive_exchange, self.session.warc, self.session.state, exchange)
+        request.meta[WARC_META] = archived.payload
+        request.meta[FETCHED_AT_META] = archived.written.date
+        request.meta[CAPTURE_META] = capture_facts(archived)
         assert self.stats is not None
-        self.stats.inc_value("archive/responses")
-        self.stats.inc_value("archive/response_bytes", len(response.body))
+        if archived.kind == "revisit":
+            self.stats.inc_value("archive/revisits")
+        else:
+            self.stats.inc_value("archive/responses")
+            self.stats.inc_value("archive/response_bytes", len(response.body))
+            self.session.outcomes.bytes += len(response.body)
         if exchange.truncated:
             self.stats.inc_value(f"archive/truncated/{exchange.truncated}")
             log.warning("truncated_body", url=response.url, truncated=exchange.truncated, bytes=len(response.body))

@@ -1,7 +1,8 @@
 """The `crawler` command.
 
 Exit status: 0 everything given was archived; 1 some inputs were rejected, blocked or failed
-(the rest was archived); 2 bad usage or nothing to do; 3 the archive itself could not be used.
+(the rest was archived); 2 bad usage or nothing to do; 3 the archive itself could not be used;
+4 files could not be stored in a remote archive (they wait in the local spool: `crawler upload`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from typing import Any, Sequence
 import structlog
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+EXIT_STORAGE = 4
 log = structlog.get_logger()
+
+
+from crawler.runner import CrawlFailed, RunSummary, run_spider, run_spiders  # noqa: E402
 
 
 def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
@@ -40,8 +45,10 @@ def _check_archive(settings: Any) -> int | None:
     from crawler.archive_handler import ReplayConfig
     from crawler.config import ArchiveConfig, SettingError
 
+    from crawler.shipping import StorageConfig
+
     try:
-        ArchiveConfig.from_settings(settings)
+        StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
         if settings.get("ARCHIVE_REPLAY_FROM"):
             ReplayConfig.from_settings(settings)
     except SettingError as exc:
@@ -50,81 +57,50 @@ def _check_archive(settings: Any) -> int | None:
     return None
 
 
-class CrawlFailed(RuntimeError):
-    """The crawl could not run (a component failed to start)."""
-
-
-def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> list[Any]:
-    """Run spiders to the end in this process, side by side; returns their archive sessions."""
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler import logs
-    from crawler.session import session_for
-
-    process = CrawlerProcess(settings)
-    logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")
-    errors: list[str] = []
-
-    def failed(failure: Any) -> None:
-        errors.append(f"{type(failure.value).__name__}: {failure.value}")
-
-    crawlers = []
-    for spider_cls, kwargs in jobs:
-        crawler = process.create_crawler(spider_cls)
-        crawlers.append(crawler)
-        process.crawl(crawler, **kwargs).addErrback(failed)
-    process.start()
-    if errors:
-        raise CrawlFailed(errors[0])
-    sessions = []
-    for crawler in crawlers:
-        session = session_for(crawler)
-        session.close()
-        sessions.append(session)
-    return sessions
-
-
-def run_spider(spider_cls: type, settings: Any, **kwargs: Any) -> Any:
-    return run_spiders([(spider_cls, kwargs)], settings)[0]
-
-
 def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ()) -> int:
-    from collections import Counter
-
-    sessions = sessions if isinstance(sessions, list) else [sessions]
-    counts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    failures = []
-    for one in sessions:
-        counts.update(one.outcomes.counts)
-        reasons.update(one.outcomes.reasons)
-        failures.extend(one.outcomes.failures)
-    rejected = counts["rejected"] + len(extra_rejected)
-    line = (
-        f"archived: {counts['archived']}  unchanged: {counts['unchanged']}  "
-        f"failed: {counts['failed']}  blocked: {counts['blocked']}  rejected: {rejected}"
-    )
-    print(line)
+    summary = RunSummary.of(sessions if isinstance(sessions, list) else [sessions], extra_rejected)
+    print(summary.line())
     for url, message in extra_rejected:
         print(f"  rejected  {url}  {message}")
-    kinds = {"refused_private_address": "rejected", "robots_disallowed": "blocked"}
-    for url, reason, detail in failures[:200]:
-        kind = kinds.get(reason, "blocked" if reason.startswith("blocked") else "failed")
+    for kind, url, reason, detail in summary.failures[:200]:
         print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
-    hidden = counts["failed"] + counts["blocked"] + counts["rejected"] - min(len(failures), 200)
+    hidden = summary.problems - min(len(summary.failures), 200) - len(extra_rejected)
     if hidden > 0:
         print(f"  ... and {hidden} more (see the JSON Lines file)")
-    if reasons["robots_disallowed"]:
-        print(f"robots.txt disallowed {reasons['robots_disallowed']} URL(s) for our user agent; they were "
-              "not fetched (obeying robots.txt is a per-source setting, the operator's decision)")
-    for one in sessions:
-        for path in one.warc.closed_files:
-            log.info("warc_file", file=str(path))
-    log.info("run_summary", **{k: counts[k] for k in ("archived", "unchanged", "failed", "blocked")},
-             rejected=rejected, reasons=dict(reasons),
-             json_files=[str(one.json_file.name) for one in sessions if one.json_file])
-    bad = counts["failed"] + counts["blocked"] + rejected
-    return EXIT_PARTIAL if bad else EXIT_OK
+    if summary.reasons["robots_disallowed"]:
+        print(f"robots.txt disallowed {summary.reasons['robots_disallowed']} URL(s) for our user agent; they "
+              "were not fetched (obeying robots.txt is a per-source setting, the operator's decision)")
+    log.info("run_summary", **summary.as_dict())
+    if not report_storage(sessions if isinstance(sessions, list) else [sessions]):
+        return EXIT_STORAGE
+    return EXIT_PARTIAL if summary.problems else EXIT_OK
+
+
+def report_storage(sessions: Sequence[Any]) -> bool:
+    """Wait for the uploads to a remote archive and say how they went; False if files were left."""
+    ok = True
+    for session in sessions:
+        if session.shipper is not None:
+            report = session.shipper.finish()
+            for line in report.lines():
+                print(line if report.ok else f"crawler: {line}", file=sys.stdout if report.ok else sys.stderr)
+            ok = ok and report.ok
+    return ok
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from crawler.shipping import upload_spool
+
+    settings = _settings(args, {"ARCHIVE_URI": args.archive})
+    if (code := _check_archive(settings)) is not None:
+        return code
+    report = upload_spool(settings)
+    if report is None:
+        print(f"nothing to upload: {settings.get('ARCHIVE_URI')} is a local archive")
+        return EXIT_OK
+    for line in report.lines():
+        print(line if report.ok else f"crawler: {line}", file=sys.stdout if report.ok else sys.stderr)
+    return EXIT_OK if report.ok else EXIT_STORAGE
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -223,6 +199,24 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from crawler.history import render, version_texts
+    from storage.archive import ArchiveURIError, parse_archive_uri
+
+    try:
+        location = parse_archive_uri(args.archive)
+    except ArchiveURIError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if location.path is None:
+        print("crawler: history reads a local archive (its state folder)", file=sys.stderr)
+        return EXIT_USAGE
+    versions = version_texts(location.path, args.url)
+    for line in render(args.url, versions):
+        print(line)
+    return EXIT_OK if versions else EXIT_PARTIAL
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crawler", description="News scraping and archival crawler.")
     parser.add_argument("--log-json", action="store_true", help="log JSON lines (default: on a terminal, readable text)")
@@ -254,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--allow-private", action="store_true", help=argparse.SUPPRESS)
     common(crawl)
     crawl.set_defaults(func=cmd_crawl)
+
+    history = sub.add_parser("history", help="the archived versions of a URL, with the text diff between them")
+    history.add_argument("url", metavar="URL")
+    history.add_argument("--archive", metavar="URI", help="archive location (default ./archive)")
+    history.set_defaults(func=cmd_history)
+
+    upload = sub.add_parser("upload", help="ship the files a remote archive's spool still holds")
+    common(upload)
+    upload.set_defaults(func=cmd_upload)
 
     sources = sub.add_parser("sources", help="list the sources and their discovery URLs")
     sources.set_defaults(func=cmd_sources)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import structlog
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_to_future
+from twisted.internet.threads import deferToThread
 
-from crawler.blocking import BODY_HEAD_BYTES, detect_block
 from crawler.config import WorkerConfig
-from crawler.extraction import EXTRACTOR_VERSION, ExtractOptions, extract
-from crawler.records import build_record, extractor_info, outcome_of
+from crawler.extraction import EXTRACTOR_VERSION, ExtractOptions
+from crawler.records import analyse_page, build_record, capture_metadata, extractor_info, outcome_of
 from crawler.session import ArchiveSession, session_for
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout
+from storage.reader import read_record
 from storage.schema import schema_errors
 
 log = structlog.get_logger()
@@ -21,8 +24,9 @@ log = structlog.get_logger()
 class ExtractionPipeline:
     """Turns a page item's body into article fields; drops the body afterwards."""
 
-    def __init__(self, crawler: Crawler, options: ExtractOptions, workers: WorkerConfig):
+    def __init__(self, crawler: Crawler, options: ExtractOptions, workers: WorkerConfig, warc_dir: Path):
         self.stats = crawler.stats
+        self.warc_dir = warc_dir
         self.options = options
         self.workers = workers
         self.pool: WorkerPool | None = None
@@ -33,6 +37,7 @@ class ExtractionPipeline:
             crawler,
             ExtractOptions.from_settings(crawler.settings),
             WorkerConfig.from_settings(crawler.settings),
+            session_for(crawler).archive.warc_dir,
         )
 
     def open_spider(self) -> None:
@@ -46,19 +51,23 @@ class ExtractionPipeline:
         if item.get("kind") != "page":
             return item
         body: bytes = item.pop("body", b"")
-        status = item.get("status") or 0
-        blocked = detect_block(status, item.pop("headers", None), body[:BODY_HEAD_BYTES])
-        if blocked:
-            item["reason"] = f"blocked:{blocked}"
-            return item
-        if not 200 <= status < 300:
-            item["reason"] = f"error_status:{status}" if status >= 400 else f"no_content:{status}"
-            return item
+        capture = item.get("capture") or {}
+        if capture.get("kind") == "revisit":
+            if capture.get("json_done"):
+                item["unchanged"] = True  # same payload, its article already written: nothing to do
+                return item
+            if item.get("status") == 304:
+                # Its article was never written (a crash): extract from the archived payload.
+                body, item["content_type"], item["status"] = await deferred_to_future(
+                    deferToThread(self.archived_payload, item["warc"]))
+        headers = item.pop("headers", None)
         assert self.pool is not None
         try:
-            item["extraction"] = await self.pool.run(
-                extract, body, item["final_url"], content_type=item.get("content_type"), options=self.options
-            )
+            reason, item["extraction"] = await self.pool.run(
+                analyse_page, item.get("status") or 0, headers, body, item["final_url"],
+                item.get("content_type"), self.options)
+            if reason:
+                item["reason"] = reason
         except WorkerTimeout as exc:
             item["reason"], item["error"] = "extract_timeout", str(exc)
         except WorkerCrashed as exc:
@@ -66,6 +75,10 @@ class ExtractionPipeline:
         assert self.stats is not None
         self.stats.inc_value("extract/pages")
         return item
+
+    def archived_payload(self, pointer: dict[str, Any]) -> tuple[bytes, str | None, int]:
+        archived = read_record(self.warc_dir / pointer["filename"], pointer["offset"])
+        return archived.decoded_body(), archived.header("Content-Type"), archived.status or 0
 
 
 class RecordPipeline:
@@ -81,7 +94,19 @@ class RecordPipeline:
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
         return cls(crawler, session_for(crawler))
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        assert self.stats is not None
+        if item.get("unchanged"):
+            return self._unchanged(item["final_url"])
+        capture = item.get("capture") or {}
+        extraction = item.get("extraction") or {}
+        text_digest = extraction.get("text_digest") if not item.get("reason") and not extraction.get("reason") else None
+        previous = capture.get("version") or 0
+        if text_digest and previous:
+            if capture.get("text_digest") == text_digest:
+                self.session.state.mark_json_done(item["final_url"])
+                return self._unchanged(item["final_url"])  # new bytes, same article text
+            item["version"], item["previous_fetched_at"] = previous + 1, capture.get("version_fetched_at")
         record = build_record(item, self.extractor)
         errors = schema_errors(record)
         if errors:
@@ -89,7 +114,16 @@ class RecordPipeline:
             log.error("schema_violation", url=record["url"], errors=errors[:5])
             assert self.stats is not None
             self.stats.inc_value("records/schema_errors")
-        self.session.json.write(record)
+        line = self.session.json.write(record)
+        if record["warc"] and text_digest:
+            self.session.state.record_version(record["final_url"], version=record["version"], text_digest=text_digest,
+                                              fetched_at=record["fetched_at"], json_file=self.session.json.name,
+                                              json_line=line)
+        elif record["warc"]:
+            self.session.state.mark_json_done(record["final_url"])
+        if record["warc"] and (item.get("capture") or {}).get("record_id"):
+            await self.session.run_io(self.session.warc.write_metadata, record["final_url"],
+                                      item["capture"]["record_id"], capture_metadata(record))
         outcome = outcome_of(record)
         self.session.outcomes.add(outcome, record["url"], record["reason"], record.get("error") or "")
         assert self.stats is not None
@@ -99,6 +133,12 @@ class RecordPipeline:
             log.info("no_article", url=record["url"], reason=record["reason"], status=record["status"])
         self._follow_citations(record)
         return {"url": record["url"], "outcome": outcome, "reason": record["reason"]}
+
+    def _unchanged(self, url: str) -> dict[str, Any]:
+        assert self.stats is not None
+        self.session.outcomes.add("unchanged", url)
+        self.stats.inc_value("records/unchanged")
+        return {"url": url, "outcome": "unchanged", "reason": None}
 
     def _follow_citations(self, record: dict[str, Any]) -> None:
         cited = getattr(self.crawler.spider, "cited_requests", None)

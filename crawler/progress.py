@@ -10,8 +10,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from crawler.runner import OUTCOMES
+
 log = structlog.get_logger()
-OUTCOMES = ("archived", "unchanged", "failed", "blocked", "rejected")
 
 
 class Progress:

@@ -22,8 +22,10 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
 from crawler.archive_handler import NotInArchive
-from crawler.capture import FETCHED_AT_META, WARC_META
+from crawler.blocking import BODY_HEAD_BYTES, detect_block
+from crawler.capture import CAPTURE_META, FETCHED_AT_META, WARC_META
 from crawler.download import TRUNCATED_META
+from crawler.extraction import ExtractOptions, extract
 from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
 from storage.schema import SCHEMA_VERSION
 
@@ -60,6 +62,7 @@ def page_item(response: Response, source: str) -> dict[str, Any]:
                     for k, values in response.headers.items() for v in values],
         "body": response.body,
         "warc": meta.get(WARC_META),
+        "capture": meta.get(CAPTURE_META) or {},
         "fetched_at": meta.get(FETCHED_AT_META) or iso_now(),
         "truncated": truncated,
         "depth": meta.get("depth", 0),
@@ -102,6 +105,18 @@ def failure_item(failure: Failure, url: str, source: str, depth: int = 0) -> dic
     }
 
 
+def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type: str | None,
+                 options: ExtractOptions) -> tuple[str | None, dict[str, Any] | None]:
+    """What a fetched page holds: (reason there is no article, extraction). Pure and picklable:
+    it runs in the extraction workers, for live crawls and for replays alike."""
+    blocked = detect_block(status, headers, body[:BODY_HEAD_BYTES])
+    if blocked:
+        return f"blocked:{blocked}", None
+    if not 200 <= status < 300:
+        return (f"error_status:{status}" if status >= 400 else f"no_content:{status}"), None
+    return None, extract(body, url, content_type=content_type, options=options)
+
+
 def extractor_info(version: str) -> dict[str, str]:
     return {"name": "newsarchive", "version": version, "trafilatura": trafilatura.__version__}
 
@@ -139,6 +154,8 @@ def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, A
         record["text_digest"] = None
     record["error"] = item.get("error")
     record["depth"] = item.get("depth", 0)
+    record["version"] = item.get("version", 1)
+    record["previous_fetched_at"] = item.get("previous_fetched_at")
     record["warc"] = item.get("warc")
     record["extractor"] = extractor
     return record
@@ -146,15 +163,29 @@ def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, A
 
 def outcome_of(record: dict[str, Any]) -> str:
     reason = record["reason"]
-    if record.get("warc") and record["warc"].get("record_type") == "revisit":
-        return "unchanged"
     if reason is None:
-        return "archived"
+        return "changed" if record.get("version", 1) > 1 else "new"
     base = reason.split(":", 1)[0]
     if base in REJECTED_REASONS:
         return "rejected"
     if base in BLOCKED_REASONS:
         return "blocked"
     if record.get("warc") and (record.get("status") or 0) < 400:
-        return "archived"  # archived as served, no article in it (PDF, image, short page)
+        return "new"  # archived as served, no article in it (PDF, image, short page)
     return "failed"
+
+
+def capture_metadata(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The WARC metadata record of a page: what replay needs to rebuild its JSON line
+    (the URL as requested, the source, the version), and the links cited in the article."""
+    fields = [("source", record["source"]), ("requested-url", record["url"]),
+              ("depth", str(record.get("depth", 0))), ("version", str(record.get("version", 1)))]
+    if record.get("previous_fetched_at"):
+        fields.append(("previous-fetched-at", record["previous_fetched_at"]))
+    if record.get("reason"):
+        fields.append(("reason", record["reason"]))
+    if record.get("text_digest"):
+        fields.append(("text-digest", record["text_digest"]))
+    fields.append(("extractor", f"{record['extractor']['name']}/{record['extractor']['version']}"))
+    fields += [("outlink", link) for link in record.get("links") or []]
+    return fields

@@ -30,12 +30,19 @@ class JsonLinesWriter:
         self._fh = open(self.path, "xb")
         self.lines = 0
 
-    def write(self, obj: dict[str, Any]) -> None:
+    @property
+    def name(self) -> str:
+        """The file's name once closed (before compression)."""
+        return self.path.name.removesuffix(OPEN_SUFFIX)
+
+    def write(self, obj: dict[str, Any]) -> int:
+        """Writes one line; returns its number (0-based) in the file."""
         line = json.dumps(obj, ensure_ascii=False, sort_keys=False).encode("utf-8") + b"\n"
         # One write per line and a flush: a kill leaves at most one half line, cut by repair.
         self._fh.write(line)
         self._fh.flush()
         self.lines += 1
+        return self.lines - 1
 
     def close(self) -> Path | None:
         if self._fh.closed:
@@ -56,6 +63,16 @@ class JsonLinesWriter:
         if self.on_closed:
             self.on_closed(final)
         return final
+
+
+def read_json_line(path: Path, number: int) -> dict[str, Any] | None:
+    """Line `number` (0-based) of a JSON Lines file, plain or gzip."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for index, line in enumerate(fh):
+            if index == number:
+                return json.loads(line)
+    return None
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,92 @@
+"""Running spiders in this process and summing up what happened (for the CLI and the jobs)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")
+_KIND = {"refused_private_address": "rejected", "robots_disallowed": "blocked"}
+
+
+class CrawlFailed(RuntimeError):
+    """The crawl could not run (a component failed to start)."""
+
+
+def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> list[Any]:
+    """Run spiders to the end in this process, side by side; returns their archive sessions."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler import logs
+    from crawler.session import session_for
+
+    process = CrawlerProcess(settings)
+    logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")
+    errors: list[str] = []
+
+    def failed(failure: Any) -> None:
+        errors.append(f"{type(failure.value).__name__}: {failure.value}")
+
+    crawlers = []
+    for spider_cls, kwargs in jobs:
+        crawler = process.create_crawler(spider_cls)
+        crawlers.append(crawler)
+        process.crawl(crawler, **kwargs).addErrback(failed)
+    process.start()
+    if errors:
+        raise CrawlFailed(errors[0])
+    sessions = []
+    for crawler in crawlers:
+        session = session_for(crawler)
+        session.close()
+        sessions.append(session)
+    return sessions
+
+
+def run_spider(spider_cls: type, settings: Any, **kwargs: Any) -> Any:
+    return run_spiders([(spider_cls, kwargs)], settings)[0]
+
+
+@dataclass
+class RunSummary:
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # kind, url, reason, detail
+    bytes: int = 0
+    warc_files: list[str] = field(default_factory=list)
+    json_files: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, sessions: Sequence[Any], extra_rejected: Sequence[tuple[str, str]] = ()) -> RunSummary:
+        summary = cls()
+        for session in sessions:
+            summary.counts.update(session.outcomes.counts)
+            summary.reasons.update(session.outcomes.reasons)
+            summary.bytes += session.outcomes.bytes
+            for url, reason, detail in session.outcomes.failures:
+                kind = _KIND.get(reason, "blocked" if reason.startswith("blocked") else "failed")
+                summary.failures.append((kind, url, reason, detail))
+            summary.warc_files += [p.name for p in session.warc.closed_files]
+            if session.json_file:
+                summary.json_files.append(session.json_file.name)
+        summary.counts["rejected"] += len(extra_rejected)
+        return summary
+
+    @property
+    def archived(self) -> int:
+        return self.counts["new"] + self.counts["changed"]
+
+    @property
+    def problems(self) -> int:
+        return self.counts["failed"] + self.counts["blocked"] + self.counts["rejected"]
+
+    def line(self) -> str:
+        c = self.counts
+        return (f"archived: {self.archived}  (new {c['new']}, changed {c['changed']})  "
+                f"unchanged: {c['unchanged']}  failed: {c['failed']}  blocked: {c['blocked']}  "
+                f"rejected: {c['rejected']}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**{name: self.counts[name] for name in OUTCOMES}, "bytes": self.bytes,
+                "reasons": dict(self.reasons), "warc_files": self.warc_files, "json_files": self.json_files}
