@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 from conftest import run_crawler
+from newsserver import CORPUS
 from warcutil import read_records, warc_files, warcio_check
 
 from storage.files import repair_open_files
@@ -101,3 +103,35 @@ def test_sigkill_mid_run_then_next_run_repairs(news_server, archive, delay):
             json.loads(line)  # no half-written line survives
     responses = [r for f in files for r in read_records(f) if r.type == "response"]
     assert len(responses) >= 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_killed_crawl_resumes_without_losing_or_duplicating(news_server, archive, seed):
+    import random
+
+    real = gzip.decompress((CORPUS / "pages" / "dw.com" / "DW_2023_06_13.html.gz").read_bytes())
+    paths = [f"/resume/{seed}/{i}" for i in range(300)]
+    for i, path in enumerate(paths):  # distinct payloads: identical ones would be revisits
+        news_server.set_page(path, real.replace(b"<body", f"<!-- copy {i} --><body".encode(), 1))
+    urls = [news_server.url(path) for path in paths]
+    listing = archive.parent / "urls.txt"
+    listing.write_text("\n".join(urls))
+    cmd = [sys.executable, "-m", "crawler", "ingest", "--allow-private", "--archive", str(archive),
+           "-i", str(listing)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(random.Random(seed).uniform(2.0, 6.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert not list(archive.rglob("*.open"))
+    files = warc_files(archive)
+    assert _warcio_check(files).returncode == 0
+    stored = [r.uri for f in files for r in read_records(f) if r.type == "response"]
+    for url in urls:
+        assert stored.count(url) == 1, url  # archived once; later fetches are revisits
+    lines = [json.loads(line) for path in (archive / "json").glob("*.jsonl")
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    assert {line["url"] for line in lines} == set(urls)  # nothing archived before the kill is lost
+    assert all(line["version"] == 1 for line in lines)
