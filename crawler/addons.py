@@ -7,10 +7,17 @@ from scrapy.settings import BaseSettings
 ARCHIVE_HANDLER = "crawler.archive_handler.ArchiveDownloadHandler"
 
 
-class ReplayAddon:
-    """With ARCHIVE_REPLAY_FROM set, http and https are answered from the archive."""
+class NewsArchiveAddon:
+    """An honest user agent naming the operator's contact URL; and with ARCHIVE_REPLAY_FROM
+    set, http and https answered from the archive."""
 
     def update_settings(self, settings: BaseSettings) -> None:
+        if not settings.get("USER_AGENT"):
+            from crawler.session import software_version
+
+            contact = settings.get("ARCHIVE_CONTACT_URL")
+            agent = f"newsarchive/{software_version()} " + (f"(+{contact})" if contact else "(news archival crawler)")
+            settings.set("USER_AGENT", agent, priority=settings.getpriority("USER_AGENT") or 0)
         if not settings.get("ARCHIVE_REPLAY_FROM"):
             return
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))

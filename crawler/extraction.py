@@ -1,0 +1,766 @@
+"""Article extraction: raw HTTP payload in, article fields (or a reason) out.
+
+trafilatura does the main-content detection; around it we
+1. decode the bytes the way Scrapy does (so archived bytes give the same result),
+2. read metadata from meta tags, JSON-LD and htmldate (offline) on the raw tree,
+3. strip boilerplate from the DOM before trafilatura (``cleaning.clean_tree``),
+4. drop boilerplate paragraphs from trafilatura's output (``cleaning.clean_paragraphs``),
+5. render paragraphs, collect the links cited in the body, detect the language.
+
+``extract`` is a pure function of its arguments: it runs in worker processes and must
+give the same JSON when re-run on archived bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from charset_normalizer import from_bytes
+from htmldate import find_date
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
+from trafilatura.json_metadata import extract_json, extract_json_parse_error, normalize_json
+from trafilatura.metadata import examine_meta
+from trafilatura.settings import Document, Extractor
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+from w3lib.encoding import html_to_unicode, resolve_encoding
+
+from crawler import cleaning
+
+EXTRACTOR_VERSION = "1.0.0"
+
+RESULT_KEYS = (
+    "title",
+    "authors",
+    "published",
+    "modified",
+    "language",
+    "language_source",
+    "site_name",
+    "description",
+    "tags",
+    "canonical_url",
+    "text",
+    "word_count",
+    "links",
+    "paywalled",
+    "text_digest",
+    "reason",
+)
+FOCUS_VALUES = ("balanced", "precision", "recall")
+HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
+# magic numbers of payloads that are certainly not HTML (pdf, zip, gzip, png, gif, jpeg, webp/riff)
+BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"RIFF")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Every extraction knob, with its default. Build once and reuse for every page."""
+
+    # trafilatura's focus: "balanced", "precision" or "recall"
+    focus: str = "balanced"
+    include_tables: bool = True
+    # our two boilerplate layers (switchable for benchmarks and bisecting)
+    clean_dom: bool = True
+    clean_text: bool = True
+    # phrase lists applied by the text layer (all of them by default: pages mix languages)
+    boilerplate_languages: tuple[str, ...] = cleaning.LANGUAGES
+    detect_language: bool = True
+    # htmldate's extensive search (offline: it only scans the page)
+    date_extensive: bool = True
+    # below this many words an extraction is "too_short": menus and error stubs have a
+    # handful; the shortest full-truth body in the dev corpus (space-separated scripts) has
+    # 119 words, so 8 keeps one-sentence briefs too
+    min_words: int = 8
+    # a body shorter than this, on a page marked not free / showing a paywall, is a teaser;
+    # calibrated on the dev corpus: complete bodies of paywall-marked pages there have
+    # >= 260 words, the register-walled teaser (badische-zeitung) 79
+    teaser_words: int = 150
+    max_bytes: int = 20_000_000
+    _extractor: Extractor = field(init=False, repr=False, compare=False)
+    _rules: cleaning.Rules = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.focus not in FOCUS_VALUES:
+            raise ValueError(
+                f"EXTRACT_FOCUS must be one of {', '.join(FOCUS_VALUES)}, not {self.focus!r}"
+            )
+        for name, value in (
+            ("EXTRACT_MIN_WORDS", self.min_words),
+            ("EXTRACT_TEASER_WORDS", self.teaser_words),
+            ("EXTRACT_MAX_BYTES", self.max_bytes),
+        ):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, not {value}")
+        unknown = set(self.boilerplate_languages) - set(cleaning.LANGUAGES)
+        if unknown:
+            raise ValueError(
+                f"EXTRACT_BOILERPLATE_LANGUAGES: no phrase list for {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(cleaning.LANGUAGES)})"
+            )
+        extractor = Extractor(
+            output_format="python",
+            precision=self.focus == "precision",
+            recall=self.focus == "recall",
+            comments=False,
+            tables=self.include_tables,
+            # links=False as in plain trafilatura: with <ref> kept its link-density
+            # heuristics let teaser lists through; cited links are mapped back instead
+            links=False,
+        )
+        extractor.max_file_size = self.max_bytes
+        object.__setattr__(self, "_extractor", extractor)
+        object.__setattr__(self, "_rules", cleaning.load_rules(tuple(self.boilerplate_languages)))
+
+    def __reduce__(self) -> tuple[type[ExtractOptions], tuple[Any, ...]]:
+        # pickle the knobs only (options travel to worker processes); the trafilatura
+        # Extractor and compiled rules are rebuilt on the other side
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self) if f.init))
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ExtractOptions:
+        """Read our EXTRACT_* keys from a ``scrapy.settings.Settings``."""
+        defaults = cls()
+
+        def read(name: str, getter: str, default: Any) -> Any:
+            try:
+                return getattr(settings, getter)(name, default)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: {exc}") from None
+
+        languages = read(
+            "EXTRACT_BOILERPLATE_LANGUAGES", "getlist", list(defaults.boilerplate_languages)
+        )
+        return cls(
+            focus=str(read("EXTRACT_FOCUS", "get", defaults.focus)).strip().lower(),
+            include_tables=read("EXTRACT_INCLUDE_TABLES", "getbool", defaults.include_tables),
+            clean_dom=read("EXTRACT_CLEAN_DOM", "getbool", defaults.clean_dom),
+            clean_text=read("EXTRACT_CLEAN_TEXT", "getbool", defaults.clean_text),
+            boilerplate_languages=tuple(str(lang).strip().lower() for lang in languages),
+            detect_language=read("EXTRACT_DETECT_LANGUAGE", "getbool", defaults.detect_language),
+            date_extensive=read("EXTRACT_DATE_EXTENSIVE", "getbool", defaults.date_extensive),
+            min_words=read("EXTRACT_MIN_WORDS", "getint", defaults.min_words),
+            teaser_words=read("EXTRACT_TEASER_WORDS", "getint", defaults.teaser_words),
+            max_bytes=read("EXTRACT_MAX_BYTES", "getint", defaults.max_bytes),
+        )
+
+
+DEFAULT_OPTIONS = ExtractOptions()
+
+
+def extract(
+    body: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+) -> dict:
+    """Extract the article from one HTTP payload (after Content-Encoding decoding).
+
+    Pure function: no I/O, no globals mutated. Never raises on bad input: a page without
+    an article gets ``text=None`` and a ``reason``, with whatever metadata was found.
+    """
+    result = _result()
+    try:
+        _extract(body, url, content_type, options, result)
+    except Exception:  # noqa: BLE001 - a crawler must survive any page; the reason says what happened
+        result.update(
+            text=None, word_count=0, text_digest=None, links=[], reason="extraction_error"
+        )
+    return result
+
+
+def _result() -> dict[str, Any]:
+    result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
+    result.update(authors=[], tags=[], links=[], word_count=0, paywalled=False)
+    return result
+
+
+def _extract(
+    body: bytes, url: str, content_type: str | None, options: ExtractOptions, result: dict
+) -> None:
+    if not isinstance(body, (bytes, bytearray)) or not body.strip():
+        result["reason"] = "empty"
+        return
+    if len(body) > options.max_bytes:
+        result["reason"] = "too_large"
+        return
+    if not _may_be_html(bytes(body), content_type):
+        result["reason"] = "not_html"
+        return
+    html = decode(bytes(body), content_type)
+    if len(CONTROL_CHARS.findall(html[:4096])) > 40:  # binary garbage decoded as text
+        result["reason"] = "not_html"
+        return
+    try:
+        tree = load_html(html)
+    except Exception:  # noqa: BLE001 - lxml raises several types on hostile input
+        tree = None
+    if tree is None or not isinstance(tree, HtmlElement):
+        result["reason"] = "parse_error"
+        return
+
+    meta = read_metadata(tree, url, options)
+    result.update(meta.fields)
+    dom = cleaning.clean_tree(tree, options._rules) if options.clean_dom else cleaning.DomReport()
+
+    extractor = copy.copy(options._extractor)
+    extractor.url = extractor.source = result["canonical_url"] or url
+    doc = bare_extraction(tree, options=extractor)
+    if not isinstance(doc, Document) and dom.removed:
+        # safety net: if our DOM layer took too much, extract from the page as it came
+        tree = load_html(html)
+        doc = bare_extraction(tree, options=extractor)
+    if not isinstance(doc, Document) or doc.body is None:
+        result["paywalled"] = meta.not_free or dom.paywall
+        result["reason"] = "paywalled" if result["paywalled"] else "no_article"
+        return
+
+    paragraphs = render_paragraphs(doc.body)
+    if options.clean_text:
+        paragraphs, text_report = cleaning.clean_paragraphs(
+            paragraphs, options._rules, title=result["title"]
+        )
+    else:
+        text_report = cleaning.TextReport()
+    text = "\n\n".join(paragraphs)
+
+    publishers = (*meta.publishers, urlsplit(url).hostname)
+    declared = result["authors"]
+    named = text_report.authors or any(
+        not cleaning.is_organisation(a, publishers) for a in declared
+    )
+    markup = [] if named else cleaning.dom_authors(tree, options._rules)
+    result["authors"] = cleaning.choose_authors(declared, text_report.authors, markup, publishers)
+    words = count_words(text)
+
+    if options.detect_language and not result["language"]:
+        result["language"] = detect_language(text)
+        result["language_source"] = "detected" if result["language"] else None
+
+    teaser = words < options.teaser_words
+    result["paywalled"] = bool(
+        (teaser and (meta.not_free or dom.paywall or text_report.paywall))
+        or (text_report.paywall and dom.paywall)
+    )
+    if words < options.min_words:
+        result["reason"] = (
+            "paywalled" if result["paywalled"] else ("empty" if not words else "too_short")
+        )
+        return
+    result.update(
+        text=text,
+        links=cited_links(tree, text, extractor.url),
+        word_count=words,
+        text_digest="sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest(),
+    )
+
+
+# --- bytes to tree ---------------------------------------------------------------------------
+
+
+def _may_be_html(body: bytes, content_type: str | None) -> bool:
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime and mime not in HTML_TYPES and not mime.endswith("+xml"):
+        return False
+    head = body.lstrip()[:8]
+    return not head.startswith(BINARY_MAGIC)
+
+
+def _auto_detect(data: bytes) -> str | None:
+    # the same guesses as scrapy.http.TextResponse._auto_detect_fun
+    for enc in ("ascii", "utf-8"):
+        try:
+            data.decode(enc)
+        except UnicodeError:
+            continue
+        return resolve_encoding(enc)
+    match = from_bytes(data).best()
+    return resolve_encoding(match.encoding) if match else None
+
+
+def decode(body: bytes, content_type: str | None) -> str:
+    """Decode like Scrapy; but valid UTF-8 with non-ASCII bytes stays UTF-8.
+
+    Pages re-saved as UTF-8 keep their old charset declaration (and servers lie); a
+    non-ASCII byte sequence that is valid UTF-8 is almost never legacy-encoded text.
+    """
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_auto_detect)
+    if encoding not in ("utf-8", "ascii") and not body.isascii():
+        try:
+            return body.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            pass
+    return text
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Metadata:
+    fields: dict[str, Any]
+    not_free: bool = False
+    # names the publisher goes by (og:site_name, publisher/copyright meta, JSON-LD publisher)
+    publishers: tuple[str, ...] = ()
+
+
+LD_JSON_XPATH = etree.XPath('.//script[@type="application/ld+json"]')
+CANONICAL_XPATH = etree.XPath('.//head//link[@rel="canonical"]/@href')
+OG_URL_XPATH = etree.XPath('.//head//meta[@property="og:url"]/@content')
+H1_XPATH = etree.XPath(".//h1")
+META_CONTENT_XPATH = etree.XPath(".//head//meta[@content]")
+JSON_MINIFY = re.compile(r'("(?:\\.|[^"\\])*")|\s')
+ARTICLE_TYPES = {
+    "article",
+    "newsarticle",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "backgroundnewsarticle",
+    "reviewnewsarticle",
+    "blogposting",
+    "liveblogposting",
+    "socialmediaposting",
+    "techarticle",
+    "scholarlyarticle",
+    "webpage",
+    "report",
+    "creativework",
+    "medicalwebpage",
+    "posting",
+}
+META_PUBLISHED = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "date",
+    "dc.date",
+    "dcterms.created",
+    "parsely-pub-date",
+    "sailthru.date",
+    "citation_publication_date",
+)
+META_MODIFIED = (
+    "article:modified_time",
+    "og:updated_time",
+    "og:article:modified_time",
+    "datemodified",
+    "last-modified",
+    "dcterms.modified",
+    "lastmod",
+)
+META_LANGUAGE = ("content-language", "language", "dc.language", "og:locale", "inlanguage")
+LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})*$", re.IGNORECASE)
+TITLE_SEPARATORS = re.compile(r"\s+[|–—•·:\-/»«]\s+|\s+::\s+")
+DATE_LIKE = re.compile(
+    r"^\W*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\W*$|^\W*\d{1,2}\.?\s+\w+\.?\s+\d{4}\W*$"
+)
+
+
+def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metadata:
+    """Metadata from the raw tree (before any cleaning): meta tags, JSON-LD, htmldate."""
+    doc = examine_meta(tree)
+    ld = _json_ld(tree, doc)
+    names = _meta_names(tree)
+
+    canonical = _canonical_url(tree, url)
+    site_name = _clean(doc.sitename)
+    if site_name:
+        site_name = site_name.lstrip("@")
+    raw_title = _clean(doc.title)
+    h1 = _h1(tree)
+    title = clean_title(raw_title or h1, site_name, canonical or url, h1)
+
+    precise = _iso(ld.get("datePublished")) or _iso(_first(names, META_PUBLISHED))
+    found = None if precise else _find_date(tree, canonical or url, options.date_extensive)
+    # The article's own JSON-LD/meta timestamp wins; then a date the CMS appends to the
+    # title ("... | DW | 28.04.2023"); htmldate only when the page declares nothing (its
+    # original_date mode picks the oldest date on the page, often a related teaser's).
+    published = precise or _title_date(raw_title) or found
+    modified = _iso(ld.get("dateModified")) or _iso(_first(names, META_MODIFIED))
+
+    language, language_source = _declared_language(tree, names, ld)
+    authors = cleaning.split_authors(doc.author) if doc.author else []
+    tags = _tags(doc.tags, ld.get("keywords"))
+    fields = {
+        "title": title,
+        "authors": authors,
+        "published": published,
+        "modified": modified,
+        "language": language,
+        "language_source": language_source,
+        "site_name": site_name,
+        "description": _clean(doc.description),
+        "tags": tags,
+        "canonical_url": canonical,
+    }
+    publishers = tuple(
+        p
+        for p in (
+            site_name,
+            names.get("publisher"),
+            names.get("copyright"),
+            names.get("application-name"),
+        )
+        if p
+    )
+    return Metadata(
+        fields=fields, not_free=ld.get("isAccessibleForFree") is False, publishers=publishers
+    )
+
+
+def _find_date(tree: HtmlElement, url: str, extensive: bool) -> str | None:
+    """htmldate on the tree (offline: given a tree, it never fetches anything)."""
+    max_date = date.today().isoformat()
+    found = find_date(
+        tree, url=url, original_date=True, extensive_search=extensive, max_date=max_date
+    )
+    if found and extensive and found.endswith("-01-01"):
+        # the extensive search falls back to a bare year ("© 2024") and reports it as
+        # January 1st: only keep that day when the focused search finds it too
+        found = find_date(
+            tree, url=url, original_date=True, extensive_search=False, max_date=max_date
+        )
+    return found
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def _first(names: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if names.get(key):
+            return names[key]
+    return None
+
+
+def _meta_names(tree: HtmlElement) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for elem in META_CONTENT_XPATH(tree):
+        key = (
+            elem.get("property")
+            or elem.get("name")
+            or elem.get("itemprop")
+            or elem.get("http-equiv")
+            or ""
+        )
+        key = key.strip().lower()
+        if key and key not in names:
+            names[key] = elem.get("content", "").strip()
+    return names
+
+
+def _json_ld(tree: HtmlElement, doc: Document) -> dict[str, Any]:
+    """Walk JSON-LD once: feed trafilatura's reader (authors, title, site name) and keep
+    what it ignores (dates, paywall flag, keywords, language) from the first article node."""
+    found: dict[str, Any] = {}
+    for elem in LD_JSON_XPATH(tree):
+        if not elem.text or not elem.text.strip():
+            continue
+        raw = normalize_json(JSON_MINIFY.sub(r"\1", elem.text))
+        try:
+            schema = json.loads(raw, strict=False)
+        except ValueError:
+            extract_json_parse_error(raw, doc)
+            continue
+        with contextlib.suppress(Exception):  # trafilatura's reader trips on odd shapes
+            extract_json(schema, doc)
+        for node in _ld_nodes(schema):
+            types = node.get("@type")
+            types = types if isinstance(types, list) else [types]
+            if not any(isinstance(t, str) and t.lower() in ARTICLE_TYPES for t in types):
+                continue
+            for key in ("datePublished", "dateModified", "keywords", "inLanguage"):
+                if key in node and key not in found:
+                    found[key] = node[key]
+            free = node.get("isAccessibleForFree")
+            if isinstance(free, str):
+                free = {"false": False, "true": True}.get(free.strip().lower())
+            if isinstance(free, bool) and "isAccessibleForFree" not in found:
+                found["isAccessibleForFree"] = free
+    return found
+
+
+def _ld_nodes(schema: Any, depth: int = 0) -> list[dict]:
+    if depth > 3:
+        return []
+    nodes: list[dict] = []
+    for item in schema if isinstance(schema, list) else [schema]:
+        if isinstance(item, dict):
+            nodes.append(item)
+            if "@graph" in item:
+                nodes.extend(_ld_nodes(item["@graph"], depth + 1))
+            if isinstance(item.get("mainEntity"), (dict, list)):
+                nodes.extend(_ld_nodes(item["mainEntity"], depth + 1))
+        elif isinstance(item, list):
+            nodes.extend(_ld_nodes(item, depth + 1))
+    return nodes
+
+
+def _iso(value: Any) -> str | None:
+    """Normalise a date string to ISO-8601 (keeps the time and zone when given)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(
+            value.replace("Z", "+00:00") if value.endswith("Z") else value
+        )
+    except ValueError:
+        return None
+    if parsed.year < 1990:
+        return None
+    if len(value) <= 10:
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+def _canonical_url(tree: HtmlElement, url: str) -> str | None:
+    for href in [*CANONICAL_XPATH(tree), *OG_URL_XPATH(tree)]:
+        href = href.strip()
+        if not href:
+            continue
+        absolute = urljoin(url, href)
+        if urlsplit(absolute).scheme in ("http", "https") and urlsplit(absolute).netloc:
+            return absolute
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def _h1(tree: HtmlElement) -> str | None:
+    for h1 in H1_XPATH(tree):
+        text = _clean(h1.text_content())
+        if text and len(text) > 5:
+            return text
+    return None
+
+
+def clean_title(
+    title: str | None, site_name: str | None, url: str, h1: str | None = None
+) -> str | None:
+    """Strip site-name and date segments that CMSs append to (or put before) the headline.
+
+    "Russland-Wahl: ... Putin-Ära – DW – 30.01.2024" -> "Russland-Wahl: ... Putin-Ära"
+    """
+    if not title:
+        return None
+    if (
+        h1
+        and len(h1) >= 10
+        and title != h1
+        and title.startswith(h1)
+        and TITLE_SEPARATORS.match(title[len(h1) :])
+    ):
+        return h1
+    parts = TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    seps = TITLE_SEPARATORS.findall(title)
+    site_keys = _site_keys(site_name, url)
+
+    def is_noise(part: str) -> bool:
+        key = _key(part)
+        return (
+            bool(DATE_LIKE.match(part))
+            or key in site_keys
+            or any(
+                len(k) > 3 and (key.startswith(k) or k.startswith(key)) and len(key) > 3
+                for k in site_keys
+            )
+        )
+
+    start, end = 0, len(parts)
+    while end - start > 1 and is_noise(parts[end - 1]):
+        end -= 1
+    while end - start > 1 and is_noise(parts[start]) and ":" not in seps[start]:
+        start += 1
+    if (start, end) == (0, len(parts)):
+        return title
+    rebuilt = parts[start]
+    for i in range(start + 1, end):
+        rebuilt += seps[i - 1] + parts[i]
+    return rebuilt.strip() or title
+
+
+TITLE_DATE = re.compile(r"^\s*(?:(\d{1,2})\.(\d{1,2})\.(\d{4})|(\d{4})-(\d{2})-(\d{2}))\s*$")
+
+
+def _title_date(title: str | None) -> str | None:
+    """A date segment of the raw title ("... – DW – 30.01.2024") as YYYY-MM-DD."""
+    if not title:
+        return None
+    for part in reversed(TITLE_SEPARATORS.split(title)[1:]):
+        match = TITLE_DATE.match(part)
+        if match:
+            day, month, year = (
+                (match[1], match[2], match[3]) if match[1] else (match[6], match[5], match[4])
+            )
+            try:
+                return date(int(year), int(month), int(day)).isoformat()
+            except ValueError:
+                return None
+    return None
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
+
+
+def _site_keys(site_name: str | None, url: str) -> set[str]:
+    keys: set[str] = set()
+    if site_name:
+        keys.add(_key(site_name))
+        initials = "".join(w[0] for w in re.findall(r"\w+", site_name) if w[0].isupper())
+        if len(initials) >= 2:
+            keys.add(initials.casefold())
+    host = urlsplit(url).hostname or ""
+    labels = [lab for lab in host.split(".") if lab not in ("www", "m", "amp")]
+    if labels:
+        keys.add(_key(".".join(labels)))
+        keys.add(_key(".".join(labels[-2:])))
+        if len(labels) >= 2:
+            keys.add(_key(labels[-2]))
+    keys.discard("")
+    return keys
+
+
+def _tags(meta_tags: list[str] | None, keywords: Any) -> list[str]:
+    values: list[str] = []
+    for chunk in meta_tags or []:
+        values.extend(chunk.split(","))
+    if isinstance(keywords, str):
+        values.extend(keywords.split(","))
+    elif isinstance(keywords, list):
+        values.extend(k for k in keywords if isinstance(k, str))
+    seen: dict[str, str] = {}
+    for value in values:
+        value = " ".join(value.split()).strip("#")
+        if value and value.casefold() not in seen and len(value) < 100:
+            seen[value.casefold()] = value
+    return list(seen.values())
+
+
+def _normalise_language(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("alternateName") or value.get("name")
+    if not isinstance(value, str):
+        return None
+    match = LANG_CODE.match(value.strip())
+    return match.group(1).lower() if match else None
+
+
+def _declared_language(
+    tree: HtmlElement, names: dict[str, str], ld: dict
+) -> tuple[str | None, str | None]:
+    lang = _normalise_language(
+        tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    )
+    if lang:
+        return lang, "html"
+    lang = _normalise_language(_first(names, META_LANGUAGE)) or _normalise_language(
+        ld.get("inLanguage")
+    )
+    if lang:
+        return lang, "meta"
+    return None, None
+
+
+@functools.cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str | None:
+    """Detect the language of the article text (py3langid, bundled model: no download)."""
+    sample = text[:3000]
+    if len(sample) < 40:
+        return None
+    lang, confidence = _identifier().classify(sample)
+    # 0.5: below this, short or mixed-language texts gave wrong guesses while testing
+    return lang if confidence >= 0.5 else None
+
+
+# --- body -------------------------------------------------------------------------------------
+
+
+# blocks that hold links, in document order (a block inside another block comes twice;
+# the dict in cited_links keeps the first occurrence); one traversal per tag is far
+# cheaper in libxml2 than one traversal testing every tag
+LINK_BLOCKS = etree.XPath(".//p[.//a[@href]] | .//li[.//a[@href]] | .//dd[.//a[@href]]")
+BLOCK_LINKS = etree.XPath(".//a/@href")
+# a link block shorter than this must be a whole paragraph of the text to count as cited
+# (short nav links such as "Home" would otherwise match anywhere)
+SHORT_BLOCK = 25
+NORMALISED_TEXT = etree.XPath("normalize-space()")
+INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def _flat(text: str) -> str:
+    return " ".join(INVISIBLE.sub("", text).split())
+
+
+def cited_links(tree: HtmlElement, text: str, base: str) -> list[str]:
+    """Absolute http(s) links whose paragraph made it into ``text``, in order, deduplicated.
+
+    trafilatura runs without links (see ExtractOptions); a link is cited when the block
+    around it in the (cleaned) page appears in the extracted text.
+    """
+    flat = _flat(text)
+    paragraphs = {_flat(p) for p in text.split("\n\n")}
+    page = base.split("#")[0]
+    links: dict[str, None] = {}
+    for block in LINK_BLOCKS(tree):
+        block_text = _flat(NORMALISED_TEXT(block))
+        if not (block_text in paragraphs if len(block_text) < SHORT_BLOCK else block_text in flat):
+            continue
+        for target in BLOCK_LINKS(block):
+            target = target.strip()
+            if not target or target.startswith("#"):
+                continue
+            absolute = urljoin(base, target).split("#")[0]
+            parts = urlsplit(absolute)
+            if (
+                parts.scheme in ("http", "https")
+                and parts.netloc
+                and absolute != page
+                and not cleaning.is_share_link(absolute)
+            ):
+                links.setdefault(absolute, None)
+    return list(links)
+
+
+# scripts written without spaces: each character counts as a word
+CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def count_words(text: str) -> int:
+    cjk = len(CJK.findall(text))
+    return len((CJK.sub(" ", text) if cjk else text).split()) + cjk
+
+
+def render_paragraphs(body: etree._Element) -> list[str]:
+    """trafilatura's plain-text rendering: one paragraph (or list item, table row) per line."""
+    lines = (" ".join(line.split()) for line in xmltotxt(body, False).splitlines())
+    return [line for line in lines if line]

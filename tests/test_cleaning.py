@@ -1,0 +1,305 @@
+"""The two boilerplate layers on their own: phrase rules, bylines and DOM pruning."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from lxml import html as lxml_html
+
+from crawler import cleaning
+from crawler.cleaning import (
+    LANGUAGES,
+    choose_authors,
+    clean_tree,
+    is_share_link,
+    load_rules,
+    paragraph_category,
+    parse_byline,
+)
+
+# Paragraphs that must never reach the text (the leftovers named in issue #3 first).
+BOILERPLATE = [
+    "Jetzt Newsletter abonnieren",
+    (
+        "Mit Klick auf „Newsletter abonnieren“ erkläre ich mich mit der Verarbeitung und Nutzung "
+        "meiner Daten gemäß Einwilligungserklärung (bitte aufklappen für Details) "
+        "einverstanden und "
+        "akzeptiere die Nutzungsbedingungen. Weitere Informationen finde ich in unserer "
+        "Datenschutzerklärung."
+    ),
+    "Aufklappen für Details zu Ihrer Einwilligung",
+    "Hinterlasse einen Kommentar",
+    "Anbieter zum Thema",
+    "Tetap terinformasi dengan pembaruan gratis",
+    "Cukup daftar untuk Ekonomi global myFT Digest -- dikirim langsung ke kotak masuk Anda.",
+    "Disarankan",
+    "Sign up for our daily newsletter",
+    (
+        "We use cookies to improve your experience on our site and to show you relevant "
+        "advertising. Accept All Cookies"
+    ),
+    "1 min Lesedauer",
+    "(ID:50498820)",
+    # more of the same kinds, per language
+    "Stay informed with free updates",
+    "Simply sign up to the Global Economy myFT Digest -- delivered directly to your inbox.",
+    "Unlock the Editor’s Digest for free",
+    "Roula Khalaf, Editor of the FT, selects her favourite stories in this weekly newsletter.",
+    "Leave a comment",
+    "Your email address will not be published. Required fields are marked *",
+    "Recommended",
+    "Read more: Antwerp volumes climb as shipping lines shift routes",
+    "5 min read",
+    "Photo: Harbour Gazette/Pieter Bakker",
+    (
+        "Wir verwenden Cookies, um unser Angebot für Sie zu verbessern. Mehr Informationen finden "
+        "Sie in unserer Datenschutzerklärung."
+    ),
+    "Alle akzeptieren",
+    "Mehr zum Thema",
+    "Lesen Sie auch: Stromverbrauch von Rechenzentren steigt weiter",
+    "Lesezeit: 4 Minuten",
+    "Foto: picture alliance/dpa",
+    "Deine E-Mail-Adresse wird nicht veröffentlicht. Erforderliche Felder sind mit * markiert",
+    "Dieser Artikel ist exklusiv für Abonnenten.",
+    "Kami menggunakan cookie untuk meningkatkan pengalaman Anda di situs kami.",
+    "Baca juga: Inflasi Januari didorong harga pangan",
+    "Tinggalkan komentar",
+    "Nous utilisons des cookies pour améliorer votre expérience sur notre site.",
+    "Inscrivez-vous à notre newsletter",
+    "Lire aussi : La BCE maintient ses taux",
+    "Laisser un commentaire",
+    "Utilizamos cookies para mejorar tu experiencia de navegación.",
+    "Suscríbete a nuestro boletín",
+    "Te puede interesar",
+    "Deja un comentario",
+]
+
+# Real sentences that mention the same words: they must stay.
+PROSE = [
+    "One of the publishers told its readers in its morning newsletter that it would appeal.",
+    "Comments left under the original ruling were mostly critical of the publishers.",
+    (
+        "The regulator found that the 'Accept all cookies' button was shown in bright colours "
+        "while the option to refuse was hidden behind two further clicks."
+    ),
+    "We use cookies only when a reader has genuinely chosen them, the authority's chair said.",
+    "Readers could not find a way to withdraw consent once they had given it.",
+    "He invited readers to sign up to receive updates about the campaign.",
+    "Der Newsletter des Ministeriums erreicht nach eigenen Angaben 40.000 Abonnenten.",
+    "Die Datenschutzbehörde kritisierte, dass viele Seiten Cookies setzen, ohne zu informieren.",
+    "In den Kommentaren unter dem Video überwog die Kritik an der Entscheidung.",
+    "Wir verwenden Cookies nur mit Einwilligung, sagte der Sprecher des Verlags.",
+    "Banyak pembaca menulis komentar yang mengkritik keputusan tersebut di media sosial.",
+    "Pemerintah akan mengirim buletin harga pangan setiap pekan kepada pedagang pasar.",
+    "Le journal a annoncé dans sa newsletter qu'il ferait appel de la décision.",
+    "El periódico explicó en su boletín que recurrirá la multa.",
+    "By Tuesday, the government will have to decide whether to extend the strike law.",
+]
+
+
+@pytest.mark.parametrize("text", BOILERPLATE)
+def test_boilerplate_paragraphs_are_recognised(text: str) -> None:
+    assert paragraph_category(text) is not None
+
+
+@pytest.mark.parametrize("text", PROSE)
+def test_prose_mentioning_cookies_newsletters_comments_is_kept(text: str) -> None:
+    assert paragraph_category(text) is None
+
+
+def test_long_paragraph_is_never_dropped() -> None:
+    long_text = "Sign up for our newsletter. " + "The port reopened after the strike ended. " * 30
+    assert paragraph_category(long_text) is None
+
+
+def test_rules_compile_for_each_language_alone() -> None:
+    for language in LANGUAGES:
+        rules = load_rules((language,))
+        assert rules.languages == (language,)
+    assert paragraph_category("Jetzt Newsletter abonnieren", load_rules(("en",))) is None
+    assert paragraph_category("Jetzt Newsletter abonnieren", load_rules(("de",))) == "newsletter"
+
+
+def test_rules_are_picklable_data() -> None:
+    rules = load_rules()
+    assert pickle.loads(pickle.dumps(rules.paragraph)) == rules.paragraph
+
+
+def test_prefilter_lets_every_boilerplate_example_through() -> None:
+    rules = load_rules()
+    for text in BOILERPLATE:
+        assert rules.paragraph_prefilter.search(cleaning.normalise(text).lower()), text
+
+
+def test_literal_prefixes() -> None:
+    assert cleaning._literal_prefixes("^(?:this|the) (?:article|story) is") == [
+        "this article is",
+        "this story is",
+        "the article is",
+        "the story is",
+    ]
+    assert cleaning._literal_prefixes("comments?(?![a-z])") == ["comment"]
+    assert cleaning._literal_prefixes("(?:a|b)?c") == []
+    assert cleaning._literal_prefixes("foo|bar") == ["foo", "bar"]
+
+
+@pytest.mark.parametrize(
+    ("line", "names"),
+    [
+        ("Von Anna Schmidt", ["Anna Schmidt"]),
+        ("Von Anna Schmidt und Jan de Vries, Berlin", ["Anna Schmidt", "Jan de Vries"]),
+        ("By Maria Jansen and Tom Evers", ["Maria Jansen", "Tom Evers"]),
+        ("By Maria Jansen | 5 min read", ["Maria Jansen"]),
+        ("Oleh Budi Santoso", ["Budi Santoso"]),
+        ("Par Claire Dubois", ["Claire Dubois"]),
+        ("Por Lucía Gómez", ["Lucía Gómez"]),
+        ("Von dpa", ["dpa"]),
+        ("By Tuesday, the government will decide", None),
+        ("Von der Leyen sprach in Brüssel über die Agrarpolitik", None),
+        ("By signing up you agree to our Terms of Use", None),
+    ],
+)
+def test_bylines(line: str, names: list[str] | None) -> None:
+    assert parse_byline(line) == names
+
+
+def test_publisher_is_not_an_author() -> None:
+    publishers = ["Deutsche Welle (www.dw.com)", "DW.COM", "www.dw.com"]
+    assert choose_authors(["Deutsche Welle"], [], [], publishers) == ["Deutsche Welle"]
+    assert choose_authors(["Deutsche Welle"], ["Roman Goncharenko"], [], publishers) == [
+        "Roman Goncharenko"
+    ]
+    assert choose_authors(["Heise Online", "Dirk Knop"], [], [], ["heise online"]) == ["Dirk Knop"]
+
+
+def test_share_links() -> None:
+    assert is_share_link("https://www.facebook.com/sharer/sharer.php?u=https://example.org/a")
+    assert is_share_link("https://twitter.com/intent/tweet?url=x")
+    assert is_share_link("mailto:?subject=Hello")
+    assert not is_share_link("https://www.facebook.com/ExampleNews")
+    assert not is_share_link("https://www.reuters.com/world/europe/story/")
+
+
+# --- DOM layer ---------------------------------------------------------------------------------
+
+PROSE_P = (
+    "<p>The walkout was called by the union after talks with terminal operators broke down late "
+    "on Tuesday, and the port authority said the disruption was costing shippers millions.</p>"
+)
+
+
+def _tree(body: str) -> lxml_html.HtmlElement:
+    return lxml_html.document_fromstring(
+        f"<html><head><title>t</title></head><body>{body}</body></html>"
+    )
+
+
+def _text(tree: lxml_html.HtmlElement) -> str:
+    return " ".join(tree.text_content().split())
+
+
+def test_newsletter_box_found_by_its_email_form_whatever_the_class_names() -> None:
+    tree = _tree(
+        '<div class="a1">'
+        + PROSE_P * 2
+        + '<div class="b7"><p class="c3"><b>Jetzt Newsletter abonnieren</b></p>'
+        '<p class="c4">Täglich die wichtigsten Infos direkt in Ihr Postfach.</p>'
+        '<form class="d2"><input type="email" name="x"><button>Abonnieren</button></form>'
+        '<p class="c5">Mit Klick auf „Newsletter abonnieren“ erkläre ich mich '
+        "einverstanden.</p></div>" + PROSE_P * 2 + "</div>"
+    )
+    report = clean_tree(tree)
+    text = _text(tree)
+    assert "Newsletter" not in text and "Postfach" not in text and "Klick" not in text
+    assert text.count("The walkout was called") == 4
+    assert report.removed == {"newsletter": 1}
+
+
+def test_consent_banner_found_by_its_buttons() -> None:
+    tree = _tree(
+        '<div class="x1"><div class="x2"><p>We use cookies to personalise content and ads and to '
+        "analyse our traffic.</p><span><button>Accept all</button>"
+        "<button>Manage preferences</button>"
+        "</span></div></div>" + '<div class="m">' + PROSE_P * 3 + "</div>"
+    )
+    clean_tree(tree)
+    text = _text(tree)
+    assert "cookies" not in text and "Accept" not in text
+    assert text.count("The walkout was called") == 3
+
+
+def test_consent_manager_found_by_vendor_markup() -> None:
+    tree = _tree(
+        '<div id="onetrust-consent-sdk"><div class="ot-sdk-row"><h2>Manage Consent Preferences</h2>'
+        "<p>Strictly Necessary Cookies</p></div></div>" + PROSE_P * 3
+    )
+    report = clean_tree(tree)
+    assert "Consent" not in _text(tree)
+    assert report.removed["consent"] == 1
+
+
+def test_related_block_found_by_its_heading_and_links() -> None:
+    tree = _tree(
+        "<div>" + PROSE_P + '<div class="q1"><div class="q2">Recommended</div>'
+        '<div><a href="/a">Antwerp volumes climb as shipping lines shift routes</a></div>'
+        '<div><a href="/b">Red Sea attacks push freight rates to two-year high</a></div></div>'
+        + PROSE_P
+        + "</div>"
+    )
+    clean_tree(tree)
+    text = _text(tree)
+    assert "Antwerp" not in text and "Recommended" not in text
+    assert text.count("The walkout was called") == 2
+
+
+def test_comment_form_found_by_its_textarea() -> None:
+    tree = _tree(
+        "<div>" + PROSE_P * 3 + "</div>"
+        '<div class="w1"><p>Hinterlasse einen Kommentar</p><form><textarea name="t"></textarea>'
+        "<button>Senden</button></form></div>"
+    )
+    report = clean_tree(tree)
+    assert "Kommentar" not in _text(tree)
+    assert report.removed == {"comments": 1}
+
+
+def test_article_container_with_a_telling_class_is_protected() -> None:
+    # reuters: class="article-body__content paywall-article"; wired: class="paywall" on each <p>
+    tree = _tree('<div class="article-body__content paywall-article">' + PROSE_P * 4 + "</div>")
+    report = clean_tree(tree)
+    assert _text(tree).count("The walkout was called") == 4
+    assert not report.paywall
+    tree = _tree("<div>" + PROSE_P.replace("<p>", '<p class="paywall">') * 4 + "</div>")
+    clean_tree(tree)
+    assert _text(tree).count("The walkout was called") == 4
+
+
+def test_paywall_box_is_removed_and_reported() -> None:
+    tree = _tree(
+        "<div>" + PROSE_P * 2 + '<div class="paywall-box"><p>Dieser Artikel ist exklusiv für '
+        "Abonnenten.</p><a href='/abo'>Jetzt abonnieren</a></div></div>"
+    )
+    report = clean_tree(tree)
+    assert "Abonnenten" not in _text(tree)
+    assert report.paywall
+
+
+def test_share_bar_links_are_removed() -> None:
+    tree = _tree(
+        "<div>"
+        + PROSE_P * 2
+        + '<ul class="k"><li><a href="https://www.facebook.com/sharer/sharer.php?u=x">'
+        'Facebook</a></li><li><a href="https://x.com/intent/post?url=x">X</a></li></ul></div>'
+    )
+    clean_tree(tree)
+    assert "Facebook" not in _text(tree)
+
+
+def test_dom_layer_leaves_a_plain_article_alone() -> None:
+    tree = _tree("<article><h1>Title of the story</h1>" + PROSE_P * 5 + "</article>")
+    before = _text(tree)
+    report = clean_tree(tree)
+    assert _text(tree) == before
+    assert report.removed == {}
