@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
@@ -27,14 +27,21 @@ class WorkerCrashed(Exception):
 
 
 def _warm_up() -> None:
-    import crawler.extraction  # noqa: F401  (import cost paid once per worker)
+    """Pay the import and model-loading costs once per worker, not on its first page."""
+    from crawler.extraction import extract
+
+    extract(b"<html lang='en'><body><article><p>" + b"Warming up the extraction worker. " * 20
+            + b"</p></article></body></html>", "http://localhost/warm-up")
 
 
 class WorkerPool:
+    ATTEMPTS = 3
+
     def __init__(self, workers: int, timeout: float):
         self.workers = workers
         self.timeout = timeout
         self._generation = 0
+        self._slots: asyncio.Semaphore | None = None
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -56,7 +63,15 @@ class WorkerPool:
         log.warning("worker_pool_restarted", generation=self._generation)
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        for attempt in (1, 2):
+        if self._slots is None:
+            # At most one task per worker is submitted, so a task's time is its own work,
+            # not time spent queued behind others: the timeout measures the page itself.
+            self._slots = asyncio.Semaphore(self.workers)
+        async with self._slots:
+            return await self._run(fn, *args, **kwargs)
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, self.ATTEMPTS + 1):
             generation = self._generation
             try:
                 future = self._pool.submit(fn, *args, **kwargs)
@@ -66,12 +81,15 @@ class WorkerPool:
             try:
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
             except asyncio.TimeoutError:
+                if generation != self._generation:
+                    continue  # our worker was killed because another page hung: try again
                 self._restart(generation)
                 raise WorkerTimeout(f"no result after {self.timeout:g} s") from None
-            except BrokenProcessPool:
+            except (BrokenProcessPool, asyncio.CancelledError, CancelledError):
+                # The pool died under this page (a crash here, or a restart for another page).
                 self._restart(generation)
-                if attempt == 2:
-                    raise WorkerCrashed("worker process died twice on this page") from None
+                if attempt == self.ATTEMPTS:
+                    raise WorkerCrashed(f"worker process died {attempt} times on this page") from None
         raise WorkerCrashed("worker pool could not be started")
 
     def close(self) -> None:
