@@ -1,8 +1,5 @@
-"""The `crawler` command.
-
-Exit status: 0 everything given was archived; 1 some inputs were rejected, blocked or failed
-(the rest was archived); 2 bad usage or nothing to do; 3 the archive itself could not be used;
-4 files could not be stored in a remote archive (they wait in the local spool: `crawler upload`).
+"""The `crawler` command. Exit statuses: see crawler/runner.py (0 ok, 1 partial, 2 usage,
+3 crawl could not run, 4 remote storage failed (files wait in the spool), 5 job already running).
 """
 
 from __future__ import annotations
@@ -14,12 +11,19 @@ from typing import Any, Sequence
 
 import structlog
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
-EXIT_STORAGE = 4
+from crawler.runner import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    CrawlFailed,
+    RunSummary,
+    run_spider,
+    run_spiders,
+)
+
 log = structlog.get_logger()
-
-
-from crawler.runner import CrawlFailed, RunSummary, run_spider, run_spiders  # noqa: E402
 
 
 def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
@@ -82,8 +86,7 @@ def report_storage(sessions: Sequence[Any]) -> bool:
     for session in sessions:
         if session.shipper is not None:
             report = session.shipper.finish()
-            for line in report.lines():
-                print(line if report.ok else f"crawler: {line}", file=sys.stdout if report.ok else sys.stderr)
+            _print_storage(report)
             ok = ok and report.ok
     return ok
 
@@ -98,9 +101,16 @@ def cmd_upload(args: argparse.Namespace) -> int:
     if report is None:
         print(f"nothing to upload: {settings.get('ARCHIVE_URI')} is a local archive")
         return EXIT_OK
-    for line in report.lines():
-        print(line if report.ok else f"crawler: {line}", file=sys.stdout if report.ok else sys.stderr)
+    _print_storage(report)
     return EXIT_OK if report.ok else EXIT_STORAGE
+
+
+def _print_storage(report: Any) -> None:
+    lines = report.lines()
+    if report.ok:
+        print("\n".join(lines))
+    else:
+        print("crawler: " + "\n".join(lines), file=sys.stderr)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -260,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sources = sub.add_parser("sources", help="list the sources and their discovery URLs")
     sources.set_defaults(func=cmd_sources)
+    from crawler.scheduler import add_job_commands
+
+    add_job_commands(sub)
+    from crawler.archive_cli import add_archive_commands
+
+    add_archive_commands(sub)
     return parser
 
 

@@ -56,5 +56,7 @@ def quiet_libraries(level: str = "INFO") -> None:
     for noisy in ("scrapy.core.scraper", "scrapy.core.engine", "scrapy.middleware",
                   "scrapy.extensions.telnet", "scrapy.utils.log", "scrapy.addons",
                   "scrapy.extensions.remote_control", "filelock", "charset_normalizer",
-                  "trafilatura", "htmldate", "courlan"):
+                  "trafilatura", "htmldate", "courlan",
+                  # boto3 at DEBUG logs request headers: Authorization, X-Amz-Security-Token.
+                  "botocore", "boto3", "s3transfer", "urllib3"):
         logging.getLogger(noisy).setLevel(floor)

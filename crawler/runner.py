@@ -6,6 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+# Exit statuses of every `crawler` command.
+EXIT_OK = 0  # everything given was archived (and stored)
+EXIT_PARTIAL = 1  # some inputs were rejected, blocked or failed; the rest was archived
+EXIT_USAGE = 2  # bad usage, bad settings or jobs file, nothing to do
+EXIT_FATAL = 3  # the crawl could not run
+EXIT_STORAGE = 4  # files could not be stored in the remote archive (they wait in the spool)
+EXIT_LOCKED = 5  # the job is already running
+
 OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")
 _KIND = {"refused_private_address": "rejected", "robots_disallowed": "blocked"}
 

@@ -20,9 +20,11 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.config import ArchiveConfig
+from crawler.shipping import Shipper, shipper_for
 from storage.archive import LocalArchive, local_root
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
+from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo
 
 log = structlog.get_logger()
@@ -45,6 +47,7 @@ class Outcomes:
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     failures: deque[tuple[str, str, str]] = field(default_factory=lambda: deque(maxlen=500))
+    bytes: int = 0  # payload bytes written to WARC response records
 
     def add(self, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
         self.counts[outcome] += 1
@@ -55,9 +58,11 @@ class Outcomes:
 
 
 class ArchiveSession:
-    def __init__(self, config: ArchiveConfig, on_file_closed: Callable[[Path], None] | None = None):
+    def __init__(self, config: ArchiveConfig, on_file_closed: Callable[[Path], None] | None = None,
+                 spool: Path | None = None):
         self.config = config
-        self.archive = LocalArchive(local_root(config.location))
+        self.archive = LocalArchive(local_root(config.location, spool))
+        self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.shipping)
         self.outcomes = Outcomes()
         for folder in (self.archive.warc_dir, self.archive.json_dir):
             for repair in repair_open_files(folder):
@@ -83,6 +88,7 @@ class ArchiveSession:
         self.json = JsonLinesWriter(
             self.archive.json_dir, prefix=config.prefix, compress=config.json_gzip, on_closed=on_file_closed
         )
+        self.state = StateStore(self.archive.state_dir / "crawl.sqlite3")
         # One thread owns the files: records are gzipped off the reactor, in order.
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
         self.closed = False
@@ -101,13 +107,20 @@ class ArchiveSession:
         self._io.shutdown(wait=True)
         self.warc.close()
         self.json_file = self.json.close()
+        self.state.close()
 
 
 def session_for(crawler: Crawler) -> ArchiveSession:
     session = _sessions.get(crawler)
     if session is None:
         prefix = getattr(crawler.spidercls, "name", None) or "news"
-        session = ArchiveSession(ArchiveConfig.from_settings(crawler.settings, default_prefix=prefix))
+        config = ArchiveConfig.from_settings(crawler.settings, default_prefix=prefix)
+        shipper = shipper_for(crawler, config)
+        session = ArchiveSession(config, on_file_closed=shipper.submit if shipper else None,
+                                 spool=shipper.spool if shipper else None)
+        session.shipper = shipper
         _sessions[crawler] = session
         crawler.signals.connect(session.close, signal=signals.engine_stopped)
+        if shipper is not None:
+            shipper.start(crawler)  # after session.close: its engine_stopped handler waits for the uploads
     return session

@@ -1,14 +1,14 @@
 """Where an archive lives: a storage URI parsed once, and the local folder layout.
 
 `file:///path`, a plain path (default `./archive`) or `s3://bucket/prefix`. Files are always
-written to a local folder first; a backend ships closed files to where the archive lives.
+written to a local folder first; a backend (storage.backends) ships closed files to where the
+archive lives.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_ARCHIVE = "./archive"
@@ -49,14 +49,6 @@ def parse_archive_uri(uri: str | None) -> ArchiveLocation:
     raise ArchiveURIError(
         f"{uri!r}: unsupported archive scheme {scheme!r}; use a path, file:///path or s3://bucket/prefix"
     )
-
-
-class ArchiveBackend(Protocol):
-    """Ships closed local files to where the archive lives."""
-
-    location: ArchiveLocation
-
-    def store(self, local_path: Path, key: str) -> None: ...
 
 
 @dataclass

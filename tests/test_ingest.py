@@ -229,7 +229,8 @@ def test_truncated_bodies_are_marked(news_server, archive):
 
 
 def test_rotation_gives_serials_and_warcinfo(news_server, archive):
-    urls = [news_server.url(f"/copy/{i}/dw.com/DW_2024_01_30") for i in range(6)]
+    names = ["DW_2023_04_28", "DW_2023_06_13", "DW_2024_01_30", "DW_hist_2023_03_habeck", "DW_hist_2023_03_libanon"]
+    urls = [news_server.url(f"/page/dw.com/{name}?rotation=1") for name in names]
     result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
                          "-s", "ARCHIVE_WARC_MAX_BYTES=40000", *urls)
     assert result.code == 0, result.stderr

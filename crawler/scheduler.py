@@ -1,0 +1,414 @@
+"""Running crawl jobs: `crawler run-job` runs one job once, `crawler schedule` runs every job of
+a jobs file on its schedule (definitions: `crawler.jobs`).
+
+A job never overlaps itself: each run holds the job's lock (`crawler.joblock`). `crawler
+schedule` starts every run as a child process (`crawler run-job`): Twisted's reactor cannot be
+restarted in one process, and a crashing run cannot take the scheduler down.
+
+Exit status of `crawler run-job`:
+    0  the job ran and everything was archived
+    1  the job ran; some URLs failed or were blocked (the rest was archived)
+    2  the jobs file is malformed (every problem is listed), there is no such job, bad usage
+    3  the crawl could not run
+    4  the job ran, but files could not be stored in the remote archive (they wait in the
+       local spool; the next run or `crawler upload` ships them)
+    5  the job is already running (another process holds its lock); nothing was done
+Exit status of `crawler schedule`: 0 stopped by SIGINT/SIGTERM once its runs had finished, or,
+with `--once`, every run exited 0; 1 with `--once`, some run did not exit 0; 2 the jobs file
+is malformed or bad usage. `--check` validates the file and prints the next runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from crawler.joblock import JobLock, JobLocked, LockInfo, read_lock
+from crawler.jobs import (
+    Job,
+    JobsFile,
+    JobsFileError,
+    job_settings,
+    job_spiders,
+    load_jobs,
+    lock_path,
+    next_run,
+)
+
+from crawler.runner import (
+    EXIT_FATAL,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+)
+
+log = structlog.get_logger()
+EXIT_NAMES = {EXIT_OK: "ok", EXIT_PARTIAL: "partial", EXIT_USAGE: "bad_jobs_file",
+              EXIT_FATAL: "crawl_failed", EXIT_LOCKED: "already_running", EXIT_STORAGE: "not_stored"}
+
+
+# -- one run, in this process -----------------------------------------------------------------
+
+def run_job(job: Job, *, log_level: str = "INFO", now: datetime | None = None,
+            storage: list[Any] | None = None) -> Any:
+    """Run the job once, in this process (once per process: the reactor cannot restart).
+    Returns a RunSummary; raises CrawlFailed when the crawl could not run. Takes no lock.
+    For a remote archive it waits for the uploads; their reports go into `storage`."""
+    from crawler.runner import RunSummary, run_spiders
+
+    sessions = run_spiders(job_spiders(job, now), job_settings(job, log_level=log_level))
+    reports = [session.shipper.finish() for session in sessions
+               if getattr(session, "shipper", None) is not None]
+    if storage is not None:
+        storage.extend(reports)
+    return RunSummary.of(sessions)
+
+
+def _write_json(path: str | Path, data: dict[str, Any]) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _print_problems(exc: JobsFileError, *, warning: bool = False) -> None:
+    for line in exc.lines():
+        print(f"crawler: {'warning: ' if warning else ''}{line}", file=sys.stderr)
+
+
+def _report_run(job: Job, summary: Any, storage: list[Any], report: dict[str, Any]) -> int:
+    """Print the outcome of a run that happened, add it to `report`; its exit status."""
+    status = EXIT_PARTIAL if summary.problems else EXIT_OK
+    print(f"job {job.name}: {summary.line()}")
+    for kind, url, reason, detail in summary.failures[:50]:
+        print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
+    report.update(summary.as_dict())
+    report["failures"] = [{"kind": k, "url": u, "reason": r} for k, u, r, _d in summary.failures[:20]]
+    for shipped in storage:
+        for line in shipped.lines():
+            print(line if shipped.ok else f"crawler: {line}", file=sys.stdout if shipped.ok else sys.stderr)
+    if storage:
+        report["storage"] = {
+            "uploaded": sum(r.uploaded for r in storage),
+            "uploaded_bytes": sum(r.uploaded_bytes for r in storage),
+            "left": sum(len(r.left) for r in storage),
+            "errors": [e for r in storage for e in r.errors][:5]}
+        if not all(r.ok for r in storage):
+            status = EXIT_STORAGE
+    return status
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    try:
+        jobs_file = load_jobs(args.jobs_file)
+    except JobsFileError as exc:
+        jobs_file = exc.valid
+        if jobs_file.get(args.name) is None:
+            _print_problems(exc)
+            print(f"crawler: {len(exc.problems)} problem(s) in {exc.path}; nothing was run", file=sys.stderr)
+            return EXIT_USAGE
+        _print_problems(exc, warning=True)  # other jobs are broken; this one is fine
+    job = jobs_file.get(args.name)
+    if job is None:
+        print(f"crawler: no job named {args.name!r} in {jobs_file.path} "
+              f"(jobs: {', '.join(jobs_file.names)})", file=sys.stderr)
+        return EXIT_USAGE
+    structlog.contextvars.bind_contextvars(job=job.name)
+    report: dict[str, Any] = {"job": job.name}
+    lock = JobLock(lock_path(job, args.state_dir), job.name)
+    try:
+        lock.acquire()
+    except JobLocked as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        holder = exc.holder
+        log.warning("job_already_running", holder_pid=holder and holder.pid,
+                    holder_host=holder and holder.host, holder_since=holder and holder.started)
+        if args.summary_file:
+            _write_json(args.summary_file, {**report, "exit_status": EXIT_LOCKED, "error": str(exc)})
+        return EXIT_LOCKED
+    except OSError as exc:
+        print(f"crawler: cannot take the lock of job {job.name} at {lock.path}: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    if lock.crashed_before and lock.previous is not None:
+        log.warning("previous_run_crashed", previous_pid=lock.previous.pid,
+                    previous_host=lock.previous.host, previous_started=lock.previous.started)
+    log.info("job_run_started", pid=os.getpid(), lock=str(lock.path), sources=list(job.sources),
+             urls=len(job.urls), archive=job.archive)
+    # Until Scrapy installs its own (graceful) handlers, SIGTERM stops us like Ctrl-C does,
+    # so that the lock file still records how the run ended.
+    signal.signal(signal.SIGTERM, _interrupt)
+    status = EXIT_FATAL
+    try:
+        storage: list[Any] = []
+        try:
+            summary = run_job(job, log_level=args.log_level, storage=storage)
+        except KeyboardInterrupt:
+            print(f"crawler: job {job.name}: interrupted before the crawl started", file=sys.stderr)
+            log.warning("job_interrupted")
+            report["error"] = "interrupted"
+        except Exception as exc:  # CrawlFailed, or a bug: either way the crawl did not run
+            from crawler.runner import CrawlFailed
+
+            print(f"crawler: job {job.name}: the crawl could not run: {exc}", file=sys.stderr)
+            if isinstance(exc, CrawlFailed):
+                log.error("job_crawl_failed", error=str(exc))
+            else:
+                log.exception("job_crashed")
+            report["error"] = str(exc) or type(exc).__name__
+        else:
+            status = _report_run(job, summary, storage, report)
+        report.update(duration=round(time.monotonic() - started, 1), exit_status=status,
+                      status=EXIT_NAMES[status])
+        log.info("job_summary", **{k: v for k, v in report.items() if k != "job"})
+        if args.summary_file:
+            _write_json(args.summary_file, report)
+        return status
+    finally:
+        lock.release(status)
+
+
+# -- the scheduler ---------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    job: Job
+    proc: subprocess.Popen[bytes]
+    scheduled: datetime
+    started: float
+    summary_file: Path
+
+
+class Scheduler:
+    """Starts each job's runs on its schedule, each as a `crawler run-job` child process.
+
+    Jobs run side by side (at most `max_parallel` at once), a job never beside itself: a run
+    that comes due while the previous one still runs is skipped (and the lock turns away a
+    run started elsewhere). SIGINT/SIGTERM: no new runs; the signal is passed on to the
+    running children, whose runs end cleanly (a second signal makes them stop at once), and
+    the scheduler exits once they have."""
+
+    POLL = 0.5  # seconds between looks at running children
+
+    def __init__(self, jobs_file: JobsFile, *, state_dir: str | Path | None = None,
+                 log_level: str = "INFO", max_parallel: int = 4, once: bool = False):
+        self.jobs_file = jobs_file
+        self.state_dir = state_dir
+        self.log_level = log_level
+        self.max_parallel = max_parallel
+        self.once = once
+        self.due: dict[str, datetime] = {}
+        self.running: dict[str, _Run] = {}
+        self.results: dict[str, int | None] = {job.name: None for job in jobs_file.jobs}  # last exit status
+        self._signals: list[int] = []
+        self._wake = threading.Event()
+
+    def first_due(self, job: Job, now: datetime) -> datetime:
+        """Cron: the next matching time. Interval: one interval after the last run started
+        (whoever started it: the lock file says), or now if that is past or unknown."""
+        if job.every is None:
+            return next_run(job, now)
+        last = read_lock(lock_path(job, self.state_dir))
+        started = last.started_at if isinstance(last, LockInfo) else None
+        return max(now, next_run(job, started)) if started else now
+
+    def run(self) -> int:
+        old = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        tmp = tempfile.TemporaryDirectory(prefix="crawler-schedule-")
+        self._tmp = Path(tmp.name)
+        try:
+            return self._loop()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            tmp.cleanup()
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._signals.append(signum)  # acted on by the loop, not here (no logging in handlers)
+        self._wake.set()
+
+    def _loop(self) -> int:
+        now = datetime.now(UTC)
+        for job in self.jobs_file.jobs:
+            self.due[job.name] = now if self.once else self.first_due(job, now)
+        log.info("scheduler_started", pid=os.getpid(), jobs_file=str(self.jobs_file.path), once=self.once,
+                 jobs={job.name: {"schedule": job.describe_schedule(),
+                                  "next_run": self.due[job.name].isoformat(timespec="seconds")}
+                       for job in self.jobs_file.jobs})
+        handled = 0
+        while True:
+            self._reap()
+            if len(self._signals) > handled:
+                for signum in self._signals[handled:]:
+                    self._stop(signum, forced=handled > 0)
+                handled = len(self._signals)
+            if handled:
+                if not self.running:
+                    break
+            else:
+                self._start_due()
+                if self.once and not self.due and not self.running:
+                    break
+            self._wake.wait(self._sleep_time())
+            self._wake.clear()
+        log.info("scheduler_stopped", results=self.results)
+        if self.once:
+            return EXIT_OK if all(code == EXIT_OK for code in self.results.values()) else EXIT_PARTIAL
+        return EXIT_OK
+
+    def _sleep_time(self) -> float:
+        if self.running or self._signals:
+            return self.POLL
+        if not self.due:
+            return 60.0
+        wait = (min(self.due.values()) - datetime.now(UTC)).total_seconds()
+        return min(max(wait, 0.05), 60.0)  # wake at least every minute: clocks jump
+
+    def _start_due(self) -> None:
+        now = datetime.now(UTC)
+        for name, when in sorted(self.due.items(), key=lambda item: item[1]):
+            if when > now:
+                continue
+            job = self.jobs_file.get(name)
+            assert job is not None
+            if name in self.running:
+                nxt = next_run(job, now)
+                log.warning("job_skipped", reason="still_running", scheduled=when.isoformat(timespec="seconds"),
+                            running_since=self.running[name].scheduled.isoformat(timespec="seconds"),
+                            next_run=nxt.isoformat(timespec="seconds"), job=name)
+                self.due[name] = nxt
+                continue
+            if len(self.running) >= self.max_parallel:
+                break  # stays due; started when a run ends
+            self._start(job, when)
+            if self.once:
+                del self.due[name]
+            else:
+                nxt = next_run(job, when)
+                self.due[name] = nxt if nxt > now else next_run(job, now)
+
+    def _start(self, job: Job, scheduled: datetime) -> None:
+        summary_file = self._tmp / f"{job.name}.json"
+        summary_file.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "crawler", "--log-json", "--log-level", self.log_level,
+               "run-job", str(self.jobs_file.path.resolve()), job.name, "--summary-file", str(summary_file)]
+        if self.state_dir:
+            cmd += ["--state-dir", str(self.state_dir)]
+        # Its own process group: a Ctrl-C on the terminal reaches the scheduler only, which
+        # passes it on once. stdout (the human summary) is dropped: job_summary has it all.
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                process_group=0)
+        self.running[job.name] = _Run(job, proc, scheduled, time.monotonic(), summary_file)
+        log.info("job_started", job=job.name, pid=proc.pid,
+                 scheduled=scheduled.isoformat(timespec="seconds"))
+
+    def _reap(self) -> None:
+        for name, run in list(self.running.items()):
+            code = run.proc.poll()
+            if code is None:
+                continue
+            del self.running[name]
+            self.results[name] = code
+            try:
+                summary = json.loads(run.summary_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                summary = {}
+            for key in ("job", "exit_status", "status", "duration"):
+                summary.pop(key, None)
+            event: dict[str, Any] = {
+                "job": name, "pid": run.proc.pid, "exit_status": code,
+                "status": EXIT_NAMES.get(code, f"killed by {signal.Signals(-code).name}" if code < 0 else "error"),
+                "duration": round(time.monotonic() - run.started, 1), "summary": summary or None,
+            }
+            if not self.once and name in self.due:
+                event["next_run"] = self.due[name].isoformat(timespec="seconds")
+            (log.info if code in (EXIT_OK, EXIT_PARTIAL) else log.warning)("job_finished", **event)
+
+    def _stop(self, signum: int, forced: bool) -> None:
+        log.warning("scheduler_stopping", signal=signal.Signals(signum).name, forced=forced,
+                    running=sorted(self.running))
+        for run in self.running.values():
+            try:
+                run.proc.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    try:
+        jobs_file = load_jobs(args.jobs_file)
+    except JobsFileError as exc:
+        _print_problems(exc)
+        print(f"crawler: {len(exc.problems)} problem(s) in {exc.path}; nothing was scheduled", file=sys.stderr)
+        return EXIT_USAGE
+    if args.max_parallel < 1:
+        print("crawler: --max-parallel must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    scheduler = Scheduler(jobs_file, state_dir=args.state_dir, log_level=args.log_level,
+                          max_parallel=args.max_parallel, once=args.once)
+    if args.check:
+        now = datetime.now(UTC)
+        for job in jobs_file.jobs:
+            what = ", ".join([*job.sources, *([f"{len(job.urls)} URL(s)"] if job.urls else [])])
+            print(f"{job.name:20} {job.describe_schedule():32} next {scheduler.first_due(job, now):%Y-%m-%d %H:%M:%S} UTC"
+                  f"  {what} -> {job.archive}")
+        return EXIT_OK
+    return scheduler.run()
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+def _log_options(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: given after the subcommand they set the main parser's values; absent, they
+    # leave those alone.
+    parser.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS,
+                        help="log JSON lines")
+    parser.add_argument("--log-level", default=argparse.SUPPRESS, help="DEBUG, INFO, WARNING, ERROR")
+
+
+def add_job_commands(subparsers: Any) -> None:
+    """Registers `run-job` and `schedule` on the `crawler` command's subparsers."""
+    state_help = ("local folder for job locks (default: the archive's state/ folder; for S3 "
+                  "archives $XDG_STATE_HOME/newsarchive/s3/...)")
+    run = subparsers.add_parser(
+        "run-job", help="run one job of a jobs file once (for cron or systemd timers)",
+        description="Run one job once. Exit status: 0 ok, 1 some URLs failed or were blocked, "
+                    "2 bad jobs file or usage, 3 the crawl could not run, 4 the job is already running.")
+    run.add_argument("jobs_file", metavar="JOBS.toml")
+    run.add_argument("name", metavar="NAME", help="the job's name")
+    run.add_argument("--state-dir", metavar="DIR", help=state_help)
+    run.add_argument("--summary-file", metavar="PATH", help="also write the run's summary there, as JSON")
+    _log_options(run)
+    run.set_defaults(func=cmd_run_job)
+
+    schedule = subparsers.add_parser(
+        "schedule", help="run the jobs of a jobs file on their schedules, in the foreground",
+        description="Run every job on its schedule, each run in its own process; a job never "
+                    "overlaps itself. SIGINT/SIGTERM stop it once the running jobs have ended.")
+    schedule.add_argument("jobs_file", metavar="JOBS.toml")
+    schedule.add_argument("--once", action="store_true", help="run every job once now, then exit")
+    schedule.add_argument("--check", action="store_true", help="validate the file, print the next runs, exit")
+    schedule.add_argument("--max-parallel", type=int, default=4, metavar="N",
+                          help="at most N runs at the same time (default 4)")
+    schedule.add_argument("--state-dir", metavar="DIR", help=state_help)
+    _log_options(schedule)
+    schedule.set_defaults(func=cmd_schedule)
