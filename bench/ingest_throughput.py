@@ -114,12 +114,29 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         return len(pages) / elapsed, archived, peak
 
 
+def memory_scaling(sizes: list[int], workers: int) -> None:
+    """Peak RSS of the ingest process tree against crawl size: it should stay flat."""
+    peaks = {}
+    with NewsServer(keep_bodies=False) as server:
+        for n in sizes:
+            rate, archived, peak_kb = ingest_rate(server, page_set(n), workers)
+            peaks[n] = peak_kb
+            print(f"N={n:6d}: {archived} archived, {rate:5.1f} pages/s, peak RSS {peak_kb / 1024:6.0f} MB", flush=True)
+    base = peaks[sizes[0]]
+    for n in sizes[1:]:
+        print(f"peak RSS N={n} / N={sizes[0]}: {peaks[n] / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--memory-sizes", metavar="N,N", default="",
+                        help="instead: peak RSS of `crawler ingest` at these page counts (e.g. 1000,10000)")
     args = parser.parse_args()
+    if args.memory_sizes:
+        return memory_scaling([int(n) for n in args.memory_sizes.split(",")], args.workers)
     pages = page_set(args.pages)
     mean_kb = sum(len(b) for *_x, b in pages) / len(pages) / 1024
     print(f"{len(pages)} pages from {len(corpus_pages(True))} recorded corpus pages, mean {mean_kb:.0f} KB, "

@@ -12,9 +12,9 @@ from twisted.internet.threads import deferToThread
 
 from crawler.config import WorkerConfig
 from crawler.extraction import EXTRACTOR_VERSION, ExtractOptions
-from crawler.records import analyse_page, build_record, capture_metadata, extractor_info, outcome_of
+from crawler.records import analyse_item, build_record, capture_metadata, extractor_info, outcome_of
 from crawler.session import ArchiveSession, session_for
-from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout
+from crawler.workers import WorkerPool
 from storage.reader import read_record
 from storage.schema import schema_errors
 
@@ -60,18 +60,8 @@ class ExtractionPipeline:
                 # Its article was never written (a crash): extract from the archived payload.
                 body, item["content_type"], item["status"] = await deferred_to_future(
                     deferToThread(self.archived_payload, item["warc"]))
-        headers = item.pop("headers", None)
         assert self.pool is not None
-        try:
-            reason, item["extraction"] = await self.pool.run(
-                analyse_page, item.get("status") or 0, headers, body, item["final_url"],
-                item.get("content_type"), self.options)
-            if reason:
-                item["reason"] = reason
-        except WorkerTimeout as exc:
-            item["reason"], item["error"] = "extract_timeout", str(exc)
-        except WorkerCrashed as exc:
-            item["reason"], item["error"] = "extract_crashed", str(exc)
+        await analyse_item(self.pool, item, body, item.pop("headers", None), self.options)
         assert self.stats is not None
         self.stats.inc_value("extract/pages")
         return item

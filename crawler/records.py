@@ -117,6 +117,25 @@ def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type:
     return None, extract(body, url, content_type=content_type, options=options)
 
 
+async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: Any, options: Any) -> dict[str, Any]:
+    """Extraction of one page item in the worker pool, as the live crawl does it: sets
+    `extraction`, and `reason` (and `error`) when there is no article. Shared by the live
+    pipeline and replay."""
+    from crawler.workers import WorkerCrashed, WorkerTimeout
+
+    try:
+        reason, item["extraction"] = await pool.run(
+            analyse_page, item.get("status") or 0, headers, body, item["final_url"],
+            item.get("content_type"), options)
+        if reason:
+            item["reason"] = reason
+    except WorkerTimeout as exc:
+        item["reason"], item["error"] = "extract_timeout", str(exc)
+    except WorkerCrashed as exc:
+        item["reason"], item["error"] = "extract_crashed", str(exc)
+    return item
+
+
 def extractor_info(version: str) -> dict[str, str]:
     return {"name": "newsarchive", "version": version, "trafilatura": trafilatura.__version__}
 

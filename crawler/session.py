@@ -22,6 +22,7 @@ from scrapy.crawler import Crawler
 from crawler.config import ArchiveConfig
 from crawler.shipping import Shipper, shipper_for
 from storage.archive import LocalArchive, local_root
+from storage.archive_index import index_closed_warc
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
 from storage.state import StateStore
@@ -61,6 +62,7 @@ class ArchiveSession:
     def __init__(self, config: ArchiveConfig, on_file_closed: Callable[[Path], None] | None = None,
                  spool: Path | None = None):
         self.config = config
+        self._on_file_closed = on_file_closed
         self.archive = LocalArchive(local_root(config.location, spool))
         self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.shipping)
         self.outcomes = Outcomes()
@@ -83,7 +85,7 @@ class ArchiveSession:
             info,
             prefix=config.prefix,
             max_bytes=config.warc_max_bytes,
-            on_closed=on_file_closed,
+            on_closed=self._warc_closed,
         )
         self.json = JsonLinesWriter(
             self.archive.json_dir, prefix=config.prefix, compress=config.json_gzip, on_closed=on_file_closed
@@ -93,6 +95,16 @@ class ArchiveSession:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
         self.closed = False
         self.json_file: Path | None = None
+
+    def _warc_closed(self, path: Path) -> None:
+        """A closed WARC file joins the archive's CDXJ index, then is shipped (if remote)."""
+        try:
+            for err in index_closed_warc(self.archive.root, path).errors:
+                log.warning("index_read_error", error=str(err))
+        except (OSError, ValueError) as exc:
+            log.warning("index_update_failed", file=path.name, error=str(exc))
+        if self._on_file_closed:
+            self._on_file_closed(path)
 
     def run_io(self, fn: Callable[..., T], *args: Any) -> "Any":
         """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""

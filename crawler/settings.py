@@ -38,6 +38,9 @@ ARCHIVE_REPLAY_AT = ""
 # Where the replay index is cached (rebuilt when a WARC is added, removed or changed);
 # empty: <temp dir>/newsarchive-replay.
 ARCHIVE_REPLAY_INDEX_DIR = ""
+# pywb's bin folder (its own venv), for `crawler serve`; empty: the ARCHIVE_PYWB_BIN environment
+# variable, else <repo>/.tools/pywb/bin, else the PATH.
+ARCHIVE_PYWB_BIN = ""
 # Where the archive lives: a path, file:///path or s3://bucket/prefix.
 ARCHIVE_URI = "./archive"
 # A WARC file is closed and a new one opened once it reaches this size.

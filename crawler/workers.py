@@ -36,12 +36,16 @@ def _warm_up() -> None:
 
 class WorkerPool:
     ATTEMPTS = 3
+    # A fresh pool's workers import the extractor and load models (1-5 s on a busy 2-core
+    # machine) before their first page: that time is not the page's.
+    STARTUP_ALLOWANCE = 60.0
 
     def __init__(self, workers: int, timeout: float):
         self.workers = workers
         self.timeout = timeout
         self._generation = 0
         self._slots: asyncio.Semaphore | None = None
+        self._warm_generation = 0
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -78,8 +82,12 @@ class WorkerPool:
             except (BrokenProcessPool, RuntimeError):
                 self._restart(generation)
                 continue
+            warm = self._warm_generation == generation
             try:
-                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+                result = await asyncio.wait_for(
+                    asyncio.wrap_future(future), self.timeout + (0 if warm else self.STARTUP_ALLOWANCE))
+                self._warm_generation = generation
+                return result
             except asyncio.TimeoutError:
                 if generation != self._generation:
                     continue  # our worker was killed because another page hung: try again

@@ -1,0 +1,445 @@
+"""The archive commands of `crawler`: replay, index, lookup, get, serve, export-wacz.
+
+    crawler replay [WARC|WACZ|folder|archive URI ...] --out FILE.jsonl
+    crawler index [ARCHIVE] [--update]
+    crawler lookup URL [--from TS] [--to TS] [--prefix] [--json] [--archive URI]
+    crawler get URL [--at TS] [-o FILE] [--raw] [--archive URI]
+    crawler serve [ARCHIVE] [--port N] [--bind ADDR]
+    crawler export-wacz [ARCHIVE] -o FILE.wacz [--since DATE] [--source NAME ...]
+
+Exit status as for the other commands: 0 done; 1 some records or inputs could not be used (the
+rest was); 2 bad usage or nothing to do; 3 the archive or output could not be used at all.
+Archives are local folders (a path or file:///path); an s3:// archive is refused with a clear
+message until the S3 reader is wired in (`_local_archive` is the one place it goes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad arguments or an archive we cannot use: exit 2 with this message."""
+
+
+class FatalError(Exception):
+    """The archive or the output cannot be used at all: exit 3 with this message."""
+
+
+def _say(command: str, message: object) -> None:
+    print(f"crawler {command}: {message}", file=sys.stderr)
+
+
+def _guarded(command: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except UsageError as exc:
+            _say(command, exc)
+            return EXIT_USAGE
+        except FatalError as exc:
+            _say(command, exc)
+            return EXIT_FATAL
+    return run
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    for item in getattr(args, "set", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"-s expects NAME=VALUE, got {item!r}")
+        settings.set(name.strip(), value, priority="cmdline")
+    return settings
+
+
+def _local_archive(text: str | None, command: str) -> Path:
+    """The local folder (or file) an archive URI names. The hook for remote archives: an s3://
+    archive would be read through storage.backends.backend_for(uri) here."""
+    from storage.archive import ArchiveURIError, parse_archive_uri
+
+    try:
+        location = parse_archive_uri(text)
+    except ArchiveURIError as exc:
+        raise UsageError(str(exc)) from None
+    if location.scheme != "file" or location.path is None:
+        raise UsageError(f"{location.uri}: `crawler {command}` reads local archives only for now "
+                         "(a path or file:///path); S3 archives are not supported by it yet")
+    return location.path
+
+
+def _archive_root(text: str | None, command: str) -> Path:
+    root = _local_archive(text, command)
+    if not (root / "warc").is_dir():
+        hint = "" if root.exists() else " (it does not exist)"
+        raise UsageError(f"{root} is not an archive folder: it has no warc/ folder{hint}")
+    return root
+
+
+def _index_dir(settings: Any) -> Path:
+    configured = settings.get("ARCHIVE_REPLAY_INDEX_DIR")
+    return Path(configured or Path(tempfile.gettempdir()) / "newsarchive-replay").expanduser()
+
+
+def _archive_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", metavar="URI",
+                        help="archive: path or file:///path (default ./archive); for lookup/get also a WARC or WACZ file")
+
+
+def _set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
+
+
+def add_archive_commands(sub: Any) -> None:
+    """Register replay, index, lookup, get, serve and export-wacz on the `crawler` subparsers."""
+    replay = sub.add_parser("replay", help="re-extract the JSON lines from archived WARC/WACZ files (no network)")
+    replay.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="WARC or WACZ files, folders, or archive URIs (default: the archive's warc/ folder)")
+    replay.add_argument("-o", "--out", required=True, metavar="FILE.jsonl", help="write the JSON lines here ('-': stdout)")
+    replay.add_argument("--workers", type=int, metavar="N", help="extraction processes (default EXTRACT_WORKERS: one per core)")
+    _archive_option(replay)
+    _set_option(replay)
+    replay.set_defaults(func=_guarded("replay", cmd_replay))
+
+    index = sub.add_parser("index", help="(re)build the archive's CDXJ index, index/index.cdxj")
+    index.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
+    index.add_argument("--update", action="store_true", help="only index WARC files that are not indexed yet")
+    _archive_option(index)
+    index.set_defaults(func=_guarded("index", cmd_index))
+
+    lookup = sub.add_parser("lookup", help="list the captures of a URL (or of every URL under a prefix)")
+    lookup.add_argument("url", metavar="URL")
+    lookup.add_argument("--from", dest="from_ts", metavar="TS", help="captures at or after TS (4 to 14 digits, yyyyMMddhhmmss)")
+    lookup.add_argument("--to", dest="to_ts", metavar="TS", help="captures at or before TS (a prefix: --to 2024 means all of 2024)")
+    lookup.add_argument("--prefix", action="store_true", help="every URL under this one (e.g. https://example.com/news/)")
+    lookup.add_argument("--json", action="store_true", help="one JSON object per capture")
+    lookup.add_argument("--limit", type=int, metavar="N", help="at most N captures")
+    _archive_option(lookup)
+    _set_option(lookup)
+    lookup.set_defaults(func=_guarded("lookup", cmd_lookup))
+
+    get = sub.add_parser("get", help="write the archived payload of a URL (decoded) to stdout or a file")
+    get.add_argument("url", metavar="URL")
+    get.add_argument("--at", metavar="TS", help="the capture closest to TS (default: the latest)")
+    get.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    get.add_argument("--raw", action="store_true", help="keep the Content-Encoding (bytes as received)")
+    _archive_option(get)
+    _set_option(get)
+    get.set_defaults(func=_guarded("get", cmd_get))
+
+    serve = sub.add_parser("serve", help="browse the archive in a web browser (pywb)")
+    serve.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free port)")
+    serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--title", help="title of the start page")
+    _archive_option(serve)
+    _set_option(serve)
+    serve.set_defaults(func=_guarded("serve", cmd_serve))
+
+    export = sub.add_parser("export-wacz", help="package the archive as a WACZ file (ReplayWeb.page, pywb)")
+    export.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.wacz")
+    export.add_argument("--since", metavar="DATE", help="only pages fetched at or after DATE (2024-03-07, 20240307...)")
+    export.add_argument("--source", action="append", metavar="NAME", help="only pages of this source (repeatable)")
+    export.add_argument("--title", help="the package's title")
+    _archive_option(export)
+    export.set_defaults(func=_guarded("export-wacz", cmd_export_wacz))
+
+
+def _positional_archive(args: argparse.Namespace) -> str | None:
+    if args.archive_pos and args.archive and args.archive_pos != args.archive:
+        raise UsageError(f"two archives given ({args.archive_pos} and --archive {args.archive}); give one")
+    return args.archive_pos or args.archive
+
+
+# -- replay ----------------------------------------------------------------------------------------
+def cmd_replay(args: argparse.Namespace) -> int:
+    from crawler.config import SettingError, WorkerConfig
+    from crawler.extraction import ExtractOptions
+    from crawler.replay import Progress, replay
+    from storage.reader import ArchiveReader, ArchiveSourceError, find_warcs
+
+    settings = _settings(args)
+    try:
+        options = ExtractOptions.from_settings(settings)
+        workers = WorkerConfig.from_settings(settings)
+    except (SettingError, ValueError) as exc:
+        raise UsageError(exc) from None
+    count = workers.workers if args.workers is None else args.workers
+    if count < 1:
+        raise UsageError("--workers must be 1 or more")
+
+    problems = 0
+    paths: list[Path] = []
+    for text in args.sources or [args.archive]:
+        try:
+            path = _local_archive(text, "replay")
+        except UsageError as exc:
+            _say("replay", exc)
+            problems += 1
+            continue
+        if path.is_dir() and (path / "warc").is_dir():
+            path = path / "warc"  # an archive folder: its WARC files
+        try:
+            find_warcs(path)
+        except ArchiveSourceError as exc:
+            _say("replay", exc)
+            problems += 1
+            continue
+        paths.append(path)
+    try:
+        warcs = find_warcs(paths)
+    except ArchiveSourceError as exc:
+        raise UsageError(exc) from None
+    if not warcs:
+        _say("replay", "no WARC or WACZ file to replay in " + (", ".join(map(str, paths)) or "the inputs given"))
+        return EXIT_PARTIAL if problems else EXIT_USAGE
+
+    def fallback() -> Any:  # an index, for revisits without WARC-Refers-To (other crawlers' files)
+        return ArchiveReader.open(paths, _index_dir(settings), on_error=lambda _exc: None)
+
+    def run(out: Any) -> Any:
+        return replay(warcs, out, options=options, workers=count, timeout=workers.timeout,
+                      on_problem=lambda exc: _say("replay", exc), progress=Progress(sys.stderr), fallback=fallback)
+
+    to_stdout = args.out == "-"
+    out_path = Path(args.out)
+    if to_stdout:
+        report = run(sys.stdout)
+    else:
+        tmp = out_path.with_name(f".{out_path.name}.tmp")  # renamed once complete
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+                report = run(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, out_path)
+        except OSError as exc:
+            if exc.filename not in (str(tmp), str(out_path), None):
+                raise FatalError(f"replay stopped: {exc}") from None
+            raise FatalError(f"cannot write {out_path}: {exc.strerror or exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+    problems += len(report.problems)
+    for url, errors in report.schema_errors[:5]:
+        _say("replay", f"{url}: the line does not validate against the schema: {'; '.join(errors[:3])}")
+    summary = (f"replayed {report.pages} pages ({report.articles} articles) from {report.files} WARC file(s) "
+               f"into {'stdout' if to_stdout else out_path} in {report.seconds:.1f} s; "
+               f"{problems} problem(s)")
+    print(summary, file=sys.stderr if to_stdout else sys.stdout)
+    return EXIT_PARTIAL if problems else EXIT_OK
+
+
+# -- index, lookup, get ----------------------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    from storage.archive_index import closed_warcs, rebuild_index, update_index
+
+    root = _archive_root(_positional_archive(args), "index")
+    def on_error(exc: Exception) -> None:
+        _say("index", exc)
+
+    try:
+        report = update_index(root, on_error=on_error) if args.update else rebuild_index(root, on_error=on_error)
+    except OSError as exc:
+        raise FatalError(f"cannot write the index of {root}: {exc}") from None
+    files = len(closed_warcs(root))
+    what = "rebuilt" if report.rebuilt else f"updated ({len(report.indexed)} new file(s))"
+    lines = f"{report.lines} captures" if report.lines is not None else "no new captures"
+    print(f"{report.path}: {what}; {lines}; {files} WARC file(s)")
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+@dataclasses.dataclass
+class _Opened:
+    index: Any
+    reader: Callable[[], Any]
+
+
+def _open_index(text: str | None, command: str, args: argparse.Namespace) -> _Opened:
+    """The index to search and a reader of its records: an archive folder's own index (brought
+    up to date first), or for WARC/WACZ files and other folders an index cached on the side."""
+    from storage.archive_index import index_path, update_index
+    from storage.cdxj import CdxjIndex
+    from storage.reader import ArchiveReader, ArchiveSourceError
+
+    path = _local_archive(text, command)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    if path.is_dir() and (path / "warc").is_dir():
+        try:
+            update_index(path, on_error=lambda exc: _say(command, f"{exc} (its later records are not indexed)"))
+        except OSError as exc:
+            if not index_path(path).is_file():
+                raise FatalError(f"cannot build the index of {path}: {exc}") from None
+            _say(command, f"cannot update the index of {path} ({exc}); searching it as it is")
+        index = CdxjIndex(index_path(path))
+        return _Opened(index, lambda: ArchiveReader(path / "warc", index))
+    try:
+        reader = ArchiveReader.open(path, _index_dir(_settings(args)),
+                                    on_error=lambda exc: _say(command, f"{exc} (its later records are not indexed)"))
+    except ArchiveSourceError as exc:
+        raise UsageError(exc) from None
+    return _Opened(reader.index, lambda: reader)
+
+
+def _timestamp(value: str | None, option: str) -> str | None:
+    from storage.cdxj import check_timestamp
+
+    if value is None:
+        return None
+    try:
+        return check_timestamp(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from storage.cdxj import CdxjFormatError
+
+    from_ts, to_ts = _timestamp(args.from_ts, "--from"), _timestamp(args.to_ts, "--to")
+    opened = _open_index(args.archive, "lookup", args)
+    found = 0
+    try:
+        if args.prefix:
+            captures: Any = (
+                c for c in opened.index.prefix(args.url)
+                if (from_ts is None or c.timestamp >= from_ts.ljust(14, "0"))
+                and (to_ts is None or c.timestamp[: len(to_ts)] <= to_ts)
+            )
+        else:
+            captures = opened.index.lookup(args.url, from_ts, to_ts)
+        for capture in captures:
+            if args.limit is not None and found >= args.limit:
+                break
+            found += 1
+            if args.json:
+                print(json.dumps(dataclasses.asdict(capture), ensure_ascii=False))
+            else:
+                status = str(capture.status) if capture.status is not None else capture.record_type
+                print(f"{capture.timestamp}  {status:>3}  {capture.mime or '-'}  {capture.url}  "
+                      f"{capture.filename}@{capture.offset}")
+    except CdxjFormatError as exc:
+        raise FatalError(exc) from None
+    except BrokenPipeError:  # `| head`
+        sys.stderr.close()
+        return EXIT_OK
+    if not found:
+        where = "under" if args.prefix else "of"
+        _say("lookup", f"no capture {where} {args.url}" + (" in that time range" if from_ts or to_ts else ""))
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    from storage.cdxj import CdxjFormatError
+    from storage.reader import ArchiveReadError
+
+    at = _timestamp(args.at, "--at")
+    opened = _open_index(args.archive, "get", args)
+    try:
+        capture = opened.index.closest(args.url, at)
+    except CdxjFormatError as exc:
+        raise FatalError(exc) from None
+    if capture is None:
+        _say("get", f"no capture of {args.url}")
+        return EXIT_PARTIAL
+    try:
+        response = opened.reader().get(capture)
+        data = response.body if args.raw else response.decoded_body()
+    except ArchiveReadError as exc:
+        _say("get", exc)
+        return EXIT_PARTIAL
+    kind = f" (revisit of {response.revisit.target_date or 'an earlier capture'})" if response.revisit else ""
+    location = response.header("Location")
+    note = f", redirect to {location}" if location and 300 <= response.status < 400 else ""
+    print(f"{capture.timestamp} {response.status} {response.header('Content-Type') or '-'} {response.url}{kind}{note} "
+          f"[{capture.filename} offset {capture.offset}; {len(data)} bytes]", file=sys.stderr)
+    if args.output:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise FatalError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+# -- serve, export-wacz ----------------------------------------------------------------------------
+def _free_port(bind: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((bind if bind not in ("", "0.0.0.0") else "127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crawler.serve import ServeError, find_wayback, serve
+
+    root = _archive_root(_positional_archive(args), "serve")
+    settings = _settings(args)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: not a port number")
+    try:
+        wayback = find_wayback(settings.get("ARCHIVE_PYWB_BIN") or None)
+    except ServeError as exc:
+        raise FatalError(exc) from None
+    port = args.port or _free_port(args.bind)
+
+    def ready(url: str, count: int) -> None:
+        print(f"serving {root} at {url} ({count} articles on the start page); Ctrl-C to stop", flush=True)
+
+    try:
+        status = serve(root, port=port, bind=args.bind, wayback=wayback, title=args.title, on_ready=ready,
+                       on_problem=lambda text: _say("serve", text))
+    except ServeError as exc:
+        raise FatalError(exc) from None
+    if status != 0:
+        _say("serve", f"pywb stopped with status {status}")
+        return EXIT_FATAL
+    return EXIT_OK
+
+
+def cmd_export_wacz(args: argparse.Namespace) -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from storage.wacz import WaczError, export_archive, since_timestamp
+
+    root = _archive_root(_positional_archive(args), "export-wacz")
+    try:
+        since = since_timestamp(args.since) if args.since else None
+    except ValueError as exc:
+        raise UsageError(exc) from None
+    out = Path(args.output)
+    if not out.name.endswith(".wacz"):
+        raise UsageError(f"{out}: a WACZ file name ends with .wacz")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a folder")
+    try:
+        software = f"newsarchive/{version('newsarchive')}"
+    except PackageNotFoundError:
+        software = "newsarchive/0+unknown"
+    try:
+        report = export_archive(root, out, software=software, since=since, sources=args.source, title=args.title,
+                                on_problem=lambda text: _say("export-wacz", text))
+    except WaczError as exc:
+        _say("export-wacz", exc)
+        return EXIT_PARTIAL
+    except OSError as exc:
+        raise FatalError(f"cannot write {out}: {exc}") from None
+    print(f"{out}: {len(report.warcs)} WARC file(s), {report.pages} pages, {report.index_lines} index lines, "
+          f"{report.bytes / 1e6:.1f} MB")
+    return EXIT_PARTIAL if report.problems else EXIT_OK

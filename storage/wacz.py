@@ -1,0 +1,358 @@
+"""WACZ 1.1.1 packages of an archive, for hand-over: one ZIP that ReplayWeb.page and pywb open.
+
+    archive/<name>.warc.gz        the WARC files, stored (not deflated): players seek into them
+    indexes/index.cdx.gz          the CDXJ index as gzip blocks of sorted lines (ZipNum), stored
+    indexes/index.idx             one line per block: its first key, offset and length
+    pages/pages.jsonl             the pages (url, ts, title, text): the player's page list and
+                                  full-text search
+    datapackage.json              every file above with its sha256 and size
+    datapackage-digest.json       the sha256 of datapackage.json
+
+The ZIP is written member by member straight to disk (a `.tmp` file renamed at the end):
+WARC files are copied in chunks and hashed as they go, index blocks are compressed as they
+are read, so memory does not grow with the archive. Knows nothing of Scrapy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cdxj_indexer.main import CDXJIndexer, CompressedWriter
+from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
+
+from storage.archive_index import closed_warcs, index_path, update_index
+from storage.cdxj import CdxjIndex, check_timestamp
+from storage.files import OPEN_SUFFIX
+
+WACZ_VERSION = "1.1.1"
+PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages", "hasText": True}
+_CHUNK = 1 << 20
+# Index lines per gzip block of index.cdx.gz (cdxj-indexer's and py-wacz's default): a lookup
+# reads one block after a binary search of index.idx.
+INDEX_BLOCK_LINES = CDXJIndexer.DEFAULT_NUM_LINES
+
+
+class WaczError(ValueError):
+    """The package cannot be made (nothing to export, a name clash); the message says why."""
+
+
+@dataclass
+class WaczReport:
+    path: Path
+    warcs: list[str] = field(default_factory=list)
+    pages: int = 0
+    index_lines: int = 0
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class _Hashing(io.RawIOBase):
+    """Counts and sha256-hashes what is written through it to a zip member."""
+
+    def __init__(self, out: Any) -> None:
+        super().__init__()
+        self.out = out
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        data = bytes(data)
+        self.out.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+        return len(data)
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self.sha.hexdigest()
+
+
+class WaczWriter:
+    """Writes one WACZ, member by member, recording each member's hash for datapackage.json."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.zip = zipfile.ZipFile(self.tmp, "w", allowZip64=True)
+        self.resources: list[dict[str, Any]] = []
+        self.created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._when = datetime.now(UTC).timetuple()[:6]
+
+    def _info(self, name: str, *, stored: bool, size: int | None = None) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, self._when)
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        if size is not None:
+            info.file_size = size  # lets zipfile choose zip64 for members over 4 GiB up front
+        return info
+
+    def member(self, name: str, *, stored: bool, size: int | None = None, listed: bool = True) -> _Member:
+        """A member to write to; `listed` ones go into datapackage.json's resources."""
+        return _Member(self, name, self._info(name, stored=stored, size=size), listed)
+
+    def add_file(self, name: str, source: Path) -> None:
+        """Copy a file in, stored, in chunks."""
+        size = source.stat().st_size
+        with self.member(name, stored=True, size=size) as out, open(source, "rb") as src:
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                out.write(chunk)
+
+    def add_bytes(self, name: str, data: bytes, *, stored: bool = False, listed: bool = True) -> None:
+        with self.member(name, stored=stored, size=len(data), listed=listed) as out:
+            out.write(data)
+
+    def finish(self, *, software: str, title: str | None = None, description: str | None = None) -> int:
+        package: dict[str, Any] = {"profile": "data-package", "resources": self.resources}
+        if title:
+            package["title"] = title
+        if description:
+            package["description"] = description
+        package.update(created=self.created, wacz_version=WACZ_VERSION, software=software)
+        data = json.dumps(package, indent=2).encode("utf-8")
+        self.add_bytes("datapackage.json", data, listed=False)
+        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(data).hexdigest()}
+        self.add_bytes("datapackage-digest.json", json.dumps(digest, indent=2).encode("utf-8"), listed=False)
+        self.zip.close()
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, self.path)
+        return self.path.stat().st_size
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # the file goes anyway
+            self.zip.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class _Member:
+    def __init__(self, writer: WaczWriter, name: str, info: zipfile.ZipInfo, listed: bool) -> None:
+        self.writer, self.name, self.info, self.listed = writer, name, info, listed
+        self.sized = info.file_size > 0
+
+    def __enter__(self) -> _Hashing:
+        # A member of unknown size (index, pages) may pass 4 GiB: give it zip64 sizes up front.
+        self._fh = self.writer.zip.open(self.info, "w", force_zip64=not self.sized)
+        self.hashing = _Hashing(self._fh)
+        return self.hashing
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+        if exc[0] is None and self.listed:
+            self.writer.resources.append({
+                "name": PurePosixPath(self.name).name.lower(),
+                "path": self.name,
+                "hash": self.hashing.digest,
+                "bytes": self.hashing.size,
+            })
+
+
+def write_index(writer: WaczWriter, lines: Iterable[str]) -> int:
+    """indexes/index.cdx.gz (blocks of sorted lines, each its own gzip member) and
+    indexes/index.idx, as cdxj-indexer and py-wacz write them."""
+    idx = io.StringIO()
+    count = 0
+    with writer.member("indexes/index.cdx.gz", stored=True) as data:
+        blocks = CompressedWriter(idx, data, num_lines=INDEX_BLOCK_LINES, data_out_name="index.cdx.gz")
+        for line in lines:
+            blocks.write(line if line.endswith("\n") else line + "\n")
+            count += 1
+        if blocks.block:
+            blocks.flush()
+    writer.add_bytes("indexes/index.idx", idx.getvalue().encode("utf-8"))
+    return count
+
+
+def page_entry(line: dict[str, Any]) -> dict[str, Any] | None:
+    """The pages.jsonl entry of one of our JSON lines: fetched pages with a 2xx status."""
+    status = line.get("status") or 0
+    url, fetched = line.get("final_url") or line.get("url"), line.get("fetched_at")
+    if not (line.get("warc") and url and fetched and 200 <= status < 300):
+        return None
+    ts = timestamp_to_iso_date(iso_date_to_timestamp(fetched))  # whole seconds, as players expect
+    entry: dict[str, Any] = {
+        "id": hashlib.sha1(f"{ts}/{url}".encode()).hexdigest()[:24],
+        "url": url,
+        "ts": ts,
+        "title": line.get("title") or url,
+    }
+    if line.get("text"):
+        entry["text"] = line["text"]
+    return entry
+
+
+def write_pages(writer: WaczWriter, lines: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with writer.member("pages/pages.jsonl", stored=False) as out:
+        out.write((json.dumps(PAGES_HEADER) + "\n").encode("utf-8"))
+        seen: set[str] = set()
+        for line in lines:
+            entry = page_entry(line)
+            if entry is None or entry["id"] in seen:
+                continue
+            seen.add(entry["id"])
+            out.write((json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+            count += 1
+    return count
+
+
+# -- an archive folder as a WACZ --------------------------------------------------------------------
+def json_line_files(root: Path) -> list[Path]:
+    folder = Path(root) / "json"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.endswith(OPEN_SUFFIX) and p.name.endswith((".jsonl", ".jsonl.gz")))
+
+
+def iter_json_lines(root: Path, on_problem: Callable[[str], None]) -> Iterator[dict[str, Any]]:
+    for path in json_line_files(root):
+        opener: Any = gzip.open if path.name.endswith(".gz") else open
+        try:
+            with opener(path, "rt", encoding="utf-8") as fh:
+                for number, text in enumerate(fh, 1):
+                    if not text.strip():
+                        continue
+                    try:
+                        line = json.loads(text)
+                    except ValueError as exc:
+                        on_problem(f"{path}: line {number} is not JSON ({exc}); skipped")
+                        continue
+                    if isinstance(line, dict):
+                        yield line
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            on_problem(f"{path}: cannot be read to the end ({exc})")
+
+
+def since_timestamp(text: str) -> str:
+    """--since as a timestamp prefix: "2024-03-07", "2024-03-07T12:00:00Z", "20240307"..."""
+    digits = "".join(ch for ch in str(text) if ch.isdigit())
+    try:
+        return check_timestamp(digits)
+    except ValueError:
+        raise ValueError(f"--since {text!r}: expected a date or time, e.g. 2024-03-07 or 20240307120000") from None
+
+
+def _selected(line: dict[str, Any], since: str | None, sources: set[str] | None) -> bool:
+    if sources is not None and line.get("source") not in sources:
+        return False
+    if since is not None:
+        try:
+            ts = iso_date_to_timestamp(line.get("fetched_at") or "")
+        except (ValueError, TypeError, AttributeError):  # no usable date: not "since" anything
+            return False
+        if ts < since.ljust(14, "0"):
+            return False
+    return True
+
+
+def export_archive(
+    root: Path,
+    out: Path,
+    *,
+    software: str,
+    since: str | None = None,
+    sources: Iterable[str] | None = None,
+    title: str | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> WaczReport:
+    """Package an archive folder (warc/, json/, index/) as a WACZ at `out`. Without filters it
+    holds every closed WARC; with `since` (a timestamp prefix: pages fetched then or later)
+    and/or `sources`, the WARC files that hold the selected pages' captures and payloads, and
+    only those pages. Problems (a damaged WARC, a bad JSON line) are reported through
+    `on_problem` and the rest is still packaged."""
+    root = Path(root)
+    report = WaczReport(Path(out))
+    wanted = set(sources) if sources else None
+    since = since_timestamp(since) if since else None
+
+    def problem(text: str) -> None:
+        report.problems.append(text)
+        if on_problem is not None:
+            on_problem(text)
+
+    update_index(root, on_error=lambda exc: problem(f"{exc} (its records after that point are not indexed)"))
+    files = closed_warcs(root)
+    if not files:
+        raise WaczError(f"{root}: no closed WARC files in {root / 'warc'}")
+    by_base: dict[str, str] = {}
+    for name in files:
+        base = PurePosixPath(name).name
+        if base in by_base:
+            raise WaczError(f"two WARC files are both named {base} ({by_base[base]} and {name}); "
+                            "a WACZ keeps them side by side in archive/")
+        by_base[base] = name
+    filtered = wanted is not None or since is not None
+    if filtered:
+        chosen = _files_of_pages(root, files, by_base, since, wanted, problem)
+        if not chosen:
+            raise WaczError("no archived page matches --since/--source: nothing to export")
+    else:
+        chosen = set(files)
+    report.warcs = sorted(chosen)
+
+    writer = WaczWriter(report.path)
+    try:
+        for name in report.warcs:
+            writer.add_file(f"archive/{PurePosixPath(name).name}", files[name])
+        report.index_lines = write_index(writer, _index_lines(root, chosen, flat=all("/" not in n for n in chosen),
+                                                             every=not filtered))
+        lines = (line for line in iter_json_lines(root, problem) if _selected(line, since, wanted))
+        report.pages = write_pages(writer, lines)
+        report.bytes = writer.finish(software=software, title=title or f"Archive {root.name}")
+    except BaseException:
+        writer.abort()
+        raise
+    return report
+
+
+def _files_of_pages(root: Path, files: dict[str, Path], by_base: dict[str, str], since: str | None,
+                    sources: set[str] | None, problem: Callable[[str], None]) -> set[str]:
+    """The WARC files holding the selected pages: the payload's response record (the JSON
+    line's `warc`) and the record the fetch wrote (a revisit may live in a later file)."""
+    index = CdxjIndex(index_path(root))
+    chosen: set[str] = set()
+    for line in iter_json_lines(root, lambda _text: None):  # problems are reported when pages are written
+        if not _selected(line, since, sources) or not line.get("warc"):
+            continue
+        name = by_base.get(str(line["warc"].get("filename")))
+        if name is None:
+            problem(f"{line.get('url')}: its WARC file {line['warc'].get('filename')} is not in the archive")
+            continue
+        chosen.add(name)
+        try:
+            ts = iso_date_to_timestamp(line["fetched_at"])
+            for capture in index.lookup(line.get("final_url") or line["url"], ts, ts):
+                if capture.filename in files:
+                    chosen.add(capture.filename)
+        except (KeyError, ValueError):
+            continue
+    return chosen
+
+
+def _index_lines(root: Path, chosen: set[str], *, flat: bool, every: bool) -> Iterator[str]:
+    """The archive index's lines of the chosen files, named as their archive/ members."""
+    with open(index_path(root), encoding="utf-8", newline="") as fh:
+        for line in fh:
+            if every and flat:
+                yield line
+                continue
+            key, ts, blob = line.rstrip("\n").split(" ", 2)
+            data = json.loads(blob)
+            if data.get("filename") not in chosen:
+                continue
+            data["filename"] = PurePosixPath(data["filename"]).name
+            yield f"{key} {ts} {json.dumps(data)}\n"

@@ -1,0 +1,181 @@
+"""`crawler serve`: pywb over the archive's own files, a start page of the archived articles, and
+a real browser (headless Chromium) reading a replayed article."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import PYWB_BIN, REPO, run_crawler
+from test_incremental import PARAS, page
+from test_pywb_replay import _free_port
+
+from crawler import serve as serve_module
+from crawler.serve import Article, ServeError, find_wayback, start_page
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+DW_PATH = "/gzip/dw.com/DW_2024_01_30"
+DW_TITLE = "Russland-Wahl: Nadeschdin setzt auf ein Ende der Putin-Ära"
+DW_SENTENCE = "Die erste Hürde hat er gemeistert: Boris Nadeschdin"
+ODD_TITLE = "Curly {{ 7*7 }} {% endraw %} and {# not a comment #}"
+
+needs_pywb = pytest.mark.skipif(not (PYWB_BIN / "wayback").exists(),
+                                reason=f"pywb is not installed in {PYWB_BIN} (run scripts/setup.sh)")
+
+
+@pytest.fixture(scope="module")
+def archive(news_server, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("serve") / "archive"
+    news_server.set_page("/serve/odd", page(ODD_TITLE, ["An article whose title looks like a template."] + PARAS))
+    paths = [DW_PATH, "/page/reuters.com/Reuters_2024_03_07", "/serve/odd", "/status/404"]
+    result = run_crawler("ingest", "--allow-private", "--archive", str(root), *map(news_server.url, paths))
+    assert result.code == 1, result.stdout + result.stderr  # the 404
+    return root
+
+
+@pytest.fixture(scope="module")
+def served(archive, tmp_path_factory):
+    """`crawler serve` running on a free port; stopped (SIGTERM) at the end of the module."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("serve-log") / "serve.out"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "crawler", "serve", str(archive), "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ARCHIVE_PYWB_BIN": str(PYWB_BIN)})
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while "serving" not in log.read_text(errors="replace"):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "crawler serve did not start: " + log.read_text()
+        time.sleep(0.3)
+    yield base, proc, log
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return resp.read().decode("utf-8", "replace")
+
+
+def article_links(html: str) -> dict[str, str]:
+    """title -> href of the start page's article links."""
+    rows = re.findall(r'<a href="(/archive/\d{14}/[^"]+)">([^<]+)</a>', html)
+    import html as html_lib
+
+    return {html_lib.unescape(title): html_lib.unescape(href) for href, title in rows}
+
+
+@needs_pywb
+def test_start_page_lists_the_articles_and_links_their_replays(served, news_server):
+    base, _proc, log = served
+    assert "3 articles on the start page" in log.read_text()
+    html = fetch(base)
+    links = article_links(html)
+    reuters = "Israeli tank 'likely' fired machine gun at reporters after deadly shelling, report finds"
+    assert set(links) == {DW_TITLE, reuters, ODD_TITLE}
+    assert links[DW_TITLE].endswith("/" + news_server.url(DW_PATH))
+    assert "49" not in html and "&#123;&#123; 7*7 &#125;&#125;" in html  # shown, not evaluated by pywb's Jinja
+    assert "<td>ingest</td><td>2024-01-30</td>" in html  # source and publication date
+    replay = fetch(base.rstrip("/") + links[DW_TITLE])
+    assert DW_SENTENCE in replay  # pywb reads our WARC files and index in place
+
+
+@needs_pywb
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
+def test_a_browser_opens_the_start_page_and_a_replayed_article(served):
+    base, _proc, _log = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    start = chromium(base, dump=True)
+    assert DW_TITLE in start and ODD_TITLE in start
+    href = article_links(fetch(base))[DW_TITLE]
+    rendered = chromium(base.rstrip("/") + href, dump=True)
+    assert DW_SENTENCE in rendered  # the article text is on the page the browser rendered
+    shot = ARTIFACTS / "serve-article.png"
+    chromium(base.rstrip("/") + href, screenshot=shot)
+    chromium(base, screenshot=ARTIFACTS / "serve-start.png")
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+
+
+def chromium(url: str, *, dump: bool = False, screenshot: Path | None = None) -> str:
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    args = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--window-size=1280,1600"]
+    if dump:
+        args.append("--dump-dom")
+    if screenshot is not None:
+        screenshot.unlink(missing_ok=True)
+        args.append(f"--screenshot={screenshot}")
+    try:
+        done = subprocess.run([*args, url], capture_output=True, timeout=180, check=False)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    if screenshot is not None:
+        assert screenshot.exists(), done.stderr.decode(errors="replace")[-2000:]
+    return done.stdout.decode("utf-8", "replace")
+
+
+@needs_pywb
+def test_sigterm_stops_pywb_too(served):
+    base, proc, _log = served
+    port = int(base.rsplit(":", 1)[1].strip("/"))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+@needs_pywb
+def test_a_port_in_use_is_a_clear_error(archive):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_crawler("serve", str(archive), "--port", str(port), timeout=180,
+                             env={"ARCHIVE_PYWB_BIN": str(PYWB_BIN)})
+    assert result.code == 3 and "port" in result.stderr, result.stderr
+
+
+def test_usage_errors(tmp_path):
+    result = run_crawler("serve", str(tmp_path / "nowhere"))
+    assert result.code == 2 and "no warc/ folder" in result.stderr
+    assert run_crawler("serve", "s3://bucket/news").code == 2
+
+
+def test_wayback_not_found_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(serve_module, "DEFAULT_PYWB_BIN", tmp_path / "none")
+    monkeypatch.delenv("ARCHIVE_PYWB_BIN", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ServeError, match="scripts/setup.sh"):
+        find_wayback(None)
+    fake = tmp_path / "bin" / "wayback"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    assert find_wayback(str(fake.parent)) == fake
+
+
+def test_start_page_escapes_what_it_lists():
+    item = Article(title='<script>alert(1)</script> {{ x }}', source="dw", url='http://example.com/a?b="c"&d={e}',
+                   date="2024-01-30T14:13:12+00:00", fetched_at="2024-03-07T12:00:00.123456Z",
+                   timestamp="20240307120000", version=2)
+    page_html = start_page([item], title="News")
+    assert "<script>alert" not in page_html and "&lt;script&gt;" in page_html
+    assert "{{ x }}" not in page_html and "&#123;&#123; x &#125;&#125;" in page_html
+    assert 'href="/archive/20240307120000/http://example.com/a?b=&quot;c&quot;&amp;d=%7Be%7D"' in page_html
+    assert "(version 2)" in page_html and "<td>2024-01-30</td><td>2024-03-07 12:00</td>" in page_html
+    assert page_html.startswith("{% raw %}") and page_html.rstrip().endswith("{% endraw %}")
