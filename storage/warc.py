@@ -249,13 +249,7 @@ class RotatingWarcWriter:
             http_headers=self._response_http_headers(ex),
             warc_headers_dict=self._warc_headers(ex, date),
         )
-        request = self._request_record(writer, ex, date)
-        request.rec_headers.add_header(
-            "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
-        )
-        location = self._write(response)
-        self._write(request)
-        return location
+        return self._write_pair(writer, response, ex, date)
 
     def write_revisit(self, ex: HttpExchange, original: Original, *, profile: str) -> RecordLocation:
         """A capture whose payload is already archived (or a 304): headers only."""
@@ -272,11 +266,13 @@ class RotatingWarcWriter:
             warc_headers_dict=warc_headers,
         )
         record.rec_headers.replace_header("WARC-Profile", profile)
+        return self._write_pair(writer, record, ex, date)
+
+    def _write_pair(self, writer: WARCWriter, response, ex: HttpExchange, date: str) -> RecordLocation:
+        """The response (or revisit) record, then its request record pointing at it."""
         request = self._request_record(writer, ex, date)
-        request.rec_headers.add_header(
-            "WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID")
-        )
-        location = self._write(record)
+        request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
+        location = self._write(response)
         self._write(request)
         return location
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -33,6 +38,44 @@ def run_crawler(*args: str, cwd: Path | None = None, timeout: float = 240, stdin
         cwd=cwd, capture_output=True, text=True, timeout=timeout, input=stdin, env=full_env,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def pywb_collection(warcs: list[Path], home: Path) -> Iterator[str]:
+    """pywb's own tools: a collection "news" over `warcs`, served by `wayback`; yields its base URL."""
+    home.mkdir(parents=True, exist_ok=True)
+    subprocess.run([PYWB_BIN / "wb-manager", "init", "news"], cwd=home, check=True, capture_output=True)
+    subprocess.run([PYWB_BIN / "wb-manager", "add", "news", *map(str, warcs)], cwd=home, check=True,
+                   capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([PYWB_BIN / "wayback", "-p", str(port), "-b", "127.0.0.1"], cwd=home,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/news/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(base, timeout=5).close()
+                break
+            except OSError as exc:
+                if getattr(exc, "code", None):  # an HTTP answer: pywb is up
+                    break
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def fetch(url: str) -> tuple[str, dict[str, str]]:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return resp.read().decode("utf-8", "replace"), dict(resp.headers)
 
 
 @pytest.fixture(scope="session")

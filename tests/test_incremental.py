@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-import urllib.request
-
 import pytest
-from conftest import PYWB_BIN, run_crawler
+from conftest import PYWB_BIN, fetch, pywb_collection, run_crawler
 from warcutil import all_records, json_records, warc_files, warcio_check
 
 PARAS = [
@@ -97,12 +92,6 @@ def test_unchanged_pages_become_revisits_and_changed_ones_new_versions(news_serv
     assert "-Opponents argue" in history.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.skipif(not (PYWB_BIN / "wayback").exists(), reason="pywb not installed (scripts/setup.sh)")
 def test_pywb_replays_a_revisit_with_the_original_content(news_server, archive, pages, tmp_path):
     ingest(news_server, archive, pages[:1])
@@ -110,30 +99,9 @@ def test_pywb_replays_a_revisit_with_the_original_content(news_server, archive, 
     ingest(news_server, archive, pages[:1])  # identical payload: a revisit is the latest capture
     url = news_server.url(pages[0])
     assert response_records(archive, url)[-1].type == "revisit"
-    home = tmp_path / "pywb"
-    home.mkdir()
-    subprocess.run([PYWB_BIN / "wb-manager", "init", "news"], cwd=home, check=True, capture_output=True)
-    subprocess.run([PYWB_BIN / "wb-manager", "add", "news", *map(str, warc_files(archive))],
-                   cwd=home, check=True, capture_output=True)
     revisit_ts = response_records(archive, url)[-1].warc.get_header("WARC-Date")
     stamp = "".join(ch for ch in revisit_ts if ch.isdigit())[:14]
-    port = _free_port()
-    server = subprocess.Popen([PYWB_BIN / "wayback", "-p", str(port), "-b", "127.0.0.1"], cwd=home,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        text = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/news/{stamp}id_/{url}", timeout=10) as resp:
-                    text = resp.read().decode("utf-8", "replace")
-                    memento = resp.headers.get("Memento-Datetime")
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert text is not None, "pywb did not answer"
-        assert "Opponents argue that the money would be better spent" in text
-        assert memento  # replayed as a capture
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with pywb_collection(warc_files(archive), tmp_path / "pywb") as base:
+        text, headers = fetch(f"{base}{stamp}id_/{url}")
+    assert "Opponents argue that the money would be better spent" in text
+    assert headers.get("Memento-Datetime")  # replayed as a capture
