@@ -29,8 +29,9 @@ from typing import BinaryIO, Protocol, runtime_checkable
 from storage.archive import ArchiveLocation, ArchiveURIError, parse_archive_uri
 from storage.files import OPEN_SUFFIX
 
-# Folders of an archive whose closed files are shipped; `state/` is local bookkeeping only.
-SHIPPED_DIRS = ("warc", "json", "index")
+# Folders of an archive whose closed files are shipped. `state/` is local bookkeeping, and
+# `index/` is rewritten as WARC files close (merged, not immutable): both stay local.
+SHIPPED_DIRS = ("warc", "json")
 
 
 class StorageError(OSError):

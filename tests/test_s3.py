@@ -145,9 +145,8 @@ def spool_of(home: Path, bucket: str, prefix: str) -> Path:
 
 
 def spooled(spool: Path) -> list[Path]:
-    return sorted(
-        p for sub in ("warc", "json", "index") for p in (spool / sub).glob("*") if p.is_file()
-    )
+    """Files waiting to be shipped (the local index of the spool is not shipped)."""
+    return sorted(p for sub in ("warc", "json") for p in (spool / sub).glob("*") if p.is_file())
 
 
 def objects(client, prefix: str) -> dict[str, dict]:
