@@ -109,7 +109,8 @@ def test_sigkill_mid_run_then_next_run_repairs(news_server, archive, delay):
 def test_killed_crawl_resumes_without_losing_or_duplicating(news_server, archive, seed):
     import random
 
-    real = gzip.decompress((CORPUS / "pages" / "dw.com" / "DW_2023_06_13.html.gz").read_bytes())
+    # A small real page (41 KB) keeps 300 pages x 2 runs quick.
+    real = gzip.decompress((CORPUS / "pages" / "ft.com" / "metascraper_ft_2017capture.html.gz").read_bytes())
     paths = [f"/resume/{seed}/{i}" for i in range(300)]
     for i, path in enumerate(paths):  # distinct payloads: identical ones would be revisits
         news_server.set_page(path, real.replace(b"<body", f"<!-- copy {i} --><body".encode(), 1))
@@ -119,7 +120,7 @@ def test_killed_crawl_resumes_without_losing_or_duplicating(news_server, archive
     cmd = [sys.executable, "-m", "crawler", "ingest", "--allow-private", "--archive", str(archive),
            "-i", str(listing)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(random.Random(seed).uniform(2.0, 6.0))
+    time.sleep(random.Random(seed).uniform(2.0, 5.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
