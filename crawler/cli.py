@@ -46,14 +46,14 @@ def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
 
 
 def _check_archive(settings: Any) -> int | None:
-    from crawler.archive_handler import ReplayConfig
     from crawler.config import ArchiveConfig, SettingError
-
     from crawler.shipping import StorageConfig
 
     try:
         StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
         if settings.get("ARCHIVE_REPLAY_FROM"):
+            from crawler.archive_handler import ReplayConfig
+
             ReplayConfig.from_settings(settings)
     except SettingError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
@@ -209,6 +209,23 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    """The extraction of a saved page, as JSON (debugging, or one-off use)."""
+    import json
+
+    from crawler.extraction import ExtractOptions, extract
+
+    try:
+        body = Path(args.file).read_bytes() if args.file != "-" else sys.stdin.buffer.read()
+    except OSError as exc:
+        print(f"crawler: cannot read {args.file!r}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    result = extract(body, args.url or Path(args.file).resolve().as_uri(), content_type=args.content_type,
+                     options=ExtractOptions.from_settings(_settings(args, {})))
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return EXIT_OK if result["reason"] is None else EXIT_PARTIAL
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from crawler.history import render, version_texts
     from storage.archive import ArchiveURIError, parse_archive_uri
@@ -259,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(crawl)
     crawl.set_defaults(func=cmd_crawl)
 
+    extract = sub.add_parser("extract", help="print the JSON extraction of a saved HTML page")
+    extract.add_argument("file", metavar="FILE.html", help="the saved page ('-' for stdin)")
+    extract.add_argument("--url", help="the page's URL (resolves relative links; default: the file's URI)")
+    extract.add_argument("--content-type", default=None, help="the Content-Type header it was served with")
+    extract.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
+    extract.set_defaults(func=cmd_extract)
+
     history = sub.add_parser("history", help="the archived versions of a URL, with the text diff between them")
     history.add_argument("url", metavar="URL")
     history.add_argument("--archive", metavar="URI", help="archive location (default ./archive)")
@@ -276,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.archive_cli import add_archive_commands
 
     add_archive_commands(sub)
+    from crawler.distributed import add_distributed_commands
+
+    add_distributed_commands(sub)
     return parser
 
 

@@ -21,7 +21,6 @@ from scrapy.http import Response
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
-from crawler.archive_handler import NotInArchive
 from crawler.blocking import BODY_HEAD_BYTES, detect_block
 from crawler.capture import CAPTURE_META, FETCHED_AT_META, WARC_META
 from crawler.download import TRUNCATED_META
@@ -73,7 +72,7 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, PrivateAddressRefused):
         return REFUSED_REASON
-    if isinstance(exc, NotInArchive):
+    if type(exc).__name__ == "NotInArchive":  # crawler.archive_handler, imported only when replaying
         return "not_in_archive"
     if isinstance(exc, IgnoreRequest):
         return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"

@@ -60,7 +60,7 @@ class Outcomes:
 
 class ArchiveSession:
     def __init__(self, config: ArchiveConfig, on_file_closed: Callable[[Path], None] | None = None,
-                 spool: Path | None = None):
+                 spool: Path | None = None, state: Any = None):
         self.config = config
         self._on_file_closed = on_file_closed
         self.archive = LocalArchive(local_root(config.location, spool))
@@ -90,7 +90,8 @@ class ArchiveSession:
         self.json = JsonLinesWriter(
             self.archive.json_dir, prefix=config.prefix, compress=config.json_gzip, on_closed=on_file_closed
         )
-        self.state = StateStore(self.archive.state_dir / "crawl.sqlite3")
+        # The incremental state: SQLite in the archive, or shared in Redis (crawler.distributed.state).
+        self.state = state if state is not None else StateStore(self.archive.state_dir / "crawl.sqlite3")
         # One thread owns the files: records are gzipped off the reactor, in order.
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
         self.closed = False
@@ -128,8 +129,13 @@ def session_for(crawler: Crawler) -> ArchiveSession:
         prefix = getattr(crawler.spidercls, "name", None) or "news"
         config = ArchiveConfig.from_settings(crawler.settings, default_prefix=prefix)
         shipper = shipper_for(crawler, config)
+        state = None
+        if crawler.settings.get("REDIS_URL"):
+            from crawler.distributed.state import RedisStateStore
+
+            state = RedisStateStore.from_settings(crawler.settings)
         session = ArchiveSession(config, on_file_closed=shipper.submit if shipper else None,
-                                 spool=shipper.spool if shipper else None)
+                                 spool=shipper.spool if shipper else None, state=state)
         session.shipper = shipper
         _sessions[crawler] = session
         crawler.signals.connect(session.close, signal=signals.engine_stopped)

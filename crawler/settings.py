@@ -45,6 +45,24 @@ ARCHIVE_PYWB_BIN = ""
 ARCHIVE_URI = "./archive"
 # A WARC file is closed and a new one opened once it reaches this size.
 ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
+# Distributed mode (REDIS_URL set; see docs/distributed.md). Expected URLs per crawl window of
+# the shared duplicate filter, and its false-positive rate (a new URL taken for a duplicate):
+# 10 million URLs at 1e-6 take 34 MiB of Redis, allocated when the first URL is added.
+DISTRIBUTED_BLOOM_CAPACITY = 10_000_000
+DISTRIBUTED_BLOOM_ERROR_RATE = 1e-6
+# Seconds the duplicate filter lives after its first URL (one crawl window); 0: until
+# `crawler enqueue --new-crawl`. A URL seen in the window is not fetched again in it.
+DISTRIBUTED_DUPEFILTER_TTL = 86_400
+# Seconds without a heartbeat after which a worker is dead and its requests are requeued.
+DISTRIBUTED_HEARTBEAT_TIMEOUT = 60.0
+# Seconds the shared queue must stay empty, with no request in flight on any worker, before a
+# worker stops; negative: never (`crawler worker` waits unless --idle-timeout is given).
+DISTRIBUTED_IDLE_TIMEOUT = 0.0
+# Every Redis key of the distributed mode starts with this (one Redis may serve several archives).
+DISTRIBUTED_KEY_PREFIX = "newsarchive"
+# Requests one worker holds at most (taken from the queue, not yet archived and extracted);
+# 0: twice CONCURRENT_REQUESTS. Fewer: work spreads more evenly, a killed worker's redo is smaller.
+DISTRIBUTED_MAX_IN_FLIGHT = 0
 # Boilerplate phrase lists used by the text layer (crawler/boilerplate.toml).
 EXTRACT_BOILERPLATE_LANGUAGES = ["en", "de", "id", "fr", "es"]
 # Remove consent, newsletter, comment, share, related and paywall boxes before trafilatura.
@@ -101,6 +119,10 @@ STORAGE_S3_STORAGE_CLASS = ""
 # empty: $XDG_CACHE_HOME (or ~/.cache)/newsarchive/spool/<bucket>/<prefix>.
 STORAGE_SPOOL = ""
 
+# The Redis server of the distributed mode (scrapy-redis's setting; REDIS_PARAMS too): set, the
+# request queue, the duplicate filter and the incremental state live there. Empty: one machine.
+REDIS_URL = ""
+
 # --- Scrapy ------------------------------------------------------------------------------
 # Robots.txt is obeyed; every robots.txt fetch is archived like any other response.
 ROBOTSTXT_OBEY = True
@@ -136,7 +158,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.RecordPipeline": 800,
 }
 # Settings decided from other settings: the user agent, the archive download handler.
-ADDONS = {"crawler.addons.NewsArchiveAddon": 0}
+ADDONS = {"crawler.addons.NewsArchiveAddon": 0, "crawler.distributed.addon.DistributedAddon": 10}
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.progress.Progress": 500,
