@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import PYWB_BIN, REPO, run_crawler
 from test_incremental import PARAS, page
-from test_pywb_replay import _free_port
+from conftest import free_port as _free_port
 
 from crawler import serve as serve_module
 from crawler.serve import Article, ServeError, find_wayback, start_page

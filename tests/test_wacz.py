@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import PYWB_BIN, run_crawler
 from test_incremental import PARAS, page
-from test_pywb_replay import _free_port
+from conftest import free_port as _free_port
 from test_replay import assert_same_lines, read_lines
 from warcutil import json_records, warc_files
 
