@@ -9,8 +9,8 @@
 
 Exit status as for the other commands: 0 done; 1 some records or inputs could not be used (the
 rest was); 2 bad usage or nothing to do; 3 the archive or output could not be used at all.
-Archives are local folders (a path or file:///path); an s3:// archive is refused with a clear
-message until the S3 reader is wired in (`_local_archive` is the one place it goes).
+Archives are local folders (a path or file:///path) or s3:// archives, read through their
+backend into a local mirror of their closed files (`_mirror_remote`).
 """
 
 from __future__ import annotations
@@ -77,9 +77,29 @@ def _local_archive(text: str | None, command: str) -> Path:
     except ArchiveURIError as exc:
         raise UsageError(str(exc)) from None
     if location.scheme != "file" or location.path is None:
-        raise UsageError(f"{location.uri}: `crawler {command}` reads local archives only for now "
-                         "(a path or file:///path); S3 archives are not supported by it yet")
+        return _mirror_remote(location)
     return location.path
+
+
+def _mirror_remote(location: Any) -> Path:
+    """A remote archive is read through its backend into a local mirror (closed files are
+    immutable: only files not mirrored yet are downloaded, verified)."""
+    from crawler.shipping import cache_folder
+    from storage.backends import StorageError, backend_for
+    from storage.mirror import mirror_archive
+
+    dest = cache_folder(location, "mirror")
+    try:
+        backend = backend_for(location)
+        try:
+            report = mirror_archive(backend, dest)
+        finally:
+            backend.close()
+    except StorageError as exc:
+        raise FatalError(f"reading {location.uri}: {exc}") from None
+    print(f"crawler: {location.uri}: {report.fetched} file(s) fetched, {report.present} already in "
+          f"the local mirror {dest}", file=sys.stderr)
+    return dest
 
 
 def _archive_root(text: str | None, command: str) -> Path:

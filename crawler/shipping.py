@@ -56,16 +56,21 @@ _S3_SETTINGS = {
 
 def default_spool(location: ArchiveLocation) -> Path:
     """`$XDG_CACHE_HOME/newsarchive/spool/<bucket>/<prefix>` (`~/.cache` without XDG_CACHE_HOME)."""
+    return cache_folder(location, "spool")
+
+
+def cache_folder(location: ArchiveLocation, kind: str) -> Path:
+    """`$XDG_CACHE_HOME/newsarchive/<kind>/<bucket>/<prefix>`: the spool, or a read mirror."""
     parts = [
         location.bucket or location.scheme,
         *(location.prefix.split("/") if location.prefix else []),
     ]
     if any(part in ("", ".", "..") for part in parts):
         raise ValueError(
-            f"{location.uri!r}: cannot name a spool folder after it (empty, '.' or '..' in the prefix)"
+            f"{location.uri!r}: cannot name a {kind} folder after it (empty, '.' or '..' in the prefix)"
         )
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser().joinpath("newsarchive", "spool", *parts)
+    return Path(cache).expanduser().joinpath("newsarchive", kind, *parts)
 
 
 def _text(settings: BaseSettings, name: str) -> str | None:

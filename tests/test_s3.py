@@ -910,3 +910,21 @@ def test_no_credentials_at_all_is_one_clear_line(s3, tmp_path, monkeypatch):
         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or use an instance role) "
         f"(endpoint {s3.url})"
     )
+
+
+def test_archive_commands_read_an_s3_archive(crawled, s3, tmp_path):
+    """replay, lookup and get take s3:// archives: read through the backend into a mirror."""
+    home, urls, proc, _mirror = crawled
+    assert proc.returncode == 0
+    env = aws_env(s3, home)
+    uri = f"s3://{BUCKET}/runs/one"
+    out = tmp_path / "replayed.jsonl"
+    replay = run("replay", uri, "--out", str(out), env=env)
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    replayed = {json.loads(line)["url"] for line in out.read_text().splitlines()}
+    assert set(urls) <= replayed
+    lookup = run("lookup", urls[0], "--archive", uri, env=env)
+    assert lookup.returncode == 0 and urls[0] in lookup.stdout, lookup.stderr[-2000:]
+    got = run("get", urls[0], "--archive", uri, env=env)
+    assert got.returncode == 0 and "</html>" in got.stdout.lower()
+    assert "already in the local mirror" in got.stderr  # nothing fetched twice
