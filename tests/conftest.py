@@ -18,6 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from newsserver import NewsServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+# boto3 would look for credentials at the EC2 metadata address (169.254.169.254): tests touch
+# nothing but loopback, so that lookup is off for every test and every command they run.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # pywb pins libraries (redis 2.x, brotlipy) that clash with ours, so it lives in its own venv.
 PYWB_BIN = Path(os.environ.get("PYWB_BIN") or REPO / ".tools" / "pywb" / "bin")
 

@@ -92,8 +92,10 @@ def test_lookup_misses_and_bad_input(big_archive):
     bad = lookup(root, "https://dw.com/", "--from", "2024-03")
     assert bad.code == 2 and "--from" in bad.stderr and "4 to 14 digits" in bad.stderr
     assert lookup(root.parent / "nowhere", "https://dw.com/").code == 2
-    s3 = run_crawler("lookup", "https://dw.com/", "--archive", "s3://bucket/news")
-    assert s3.code == 2 and "S3 archives are not supported" in s3.stderr
+    s3 = run_crawler("lookup", "https://dw.com/", "--archive", "s3://bucket/news",
+                     env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
+                          "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert s3.code == 3 and "s3://bucket/news" in s3.stderr and "Traceback" not in s3.stderr
 
 
 # -- a small real archive: index, get ----------------------------------------------------------------

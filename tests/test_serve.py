@@ -153,7 +153,10 @@ def test_a_port_in_use_is_a_clear_error(archive):
 def test_usage_errors(tmp_path):
     result = run_crawler("serve", str(tmp_path / "nowhere"))
     assert result.code == 2 and "no warc/ folder" in result.stderr
-    assert run_crawler("serve", "s3://bucket/news").code == 2
+    no_credentials = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
+                          "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    remote = run_crawler("serve", "s3://bucket/news", env=no_credentials)
+    assert remote.code == 3 and "s3://bucket/news" in remote.stderr and "Traceback" not in remote.stderr
 
 
 def test_wayback_not_found_says_how_to_install(monkeypatch, tmp_path):
