@@ -27,7 +27,7 @@ import structlog
 from scrapy import Request
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
@@ -35,7 +35,7 @@ from scrapy.utils.asyncio import run_in_thread
 from w3lib.url import canonicalize_url
 
 from crawler.config import SettingError
-from crawler.download import REASON_META, TRUNCATED_META
+from crawler.download import REASON_META, TRUNCATED_META, NotInArchive
 from storage.cdxj import Capture, by_closeness, check_timestamp, url_key
 from storage.reader import ArchivedResponse, ArchiveReader, ArchiveSourceError
 
@@ -47,10 +47,6 @@ NOT_IN_ARCHIVE_FLAG = "not_in_archive"
 _METHODS = ("GET", "HEAD", "POST", "PUT")
 # Not replayed: Scrapy hands over a de-chunked body, as the reader does.
 _DROPPED_HEADERS = {b"transfer-encoding"}
-
-
-class NotInArchive(IgnoreRequest):
-    """The URL has no capture in the archive being replayed (ARCHIVE_REPLAY_FROM)."""
 
 
 def split_sources(value: Any) -> list[str]:

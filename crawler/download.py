@@ -16,10 +16,14 @@ from typing import Any
 from scrapy import Request, signals
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
 from scrapy.crawler import Crawler
-from scrapy.exceptions import StopDownload
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Response
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
+
+class NotInArchive(IgnoreRequest):
+    """The URL has no capture in the archive being replayed (ARCHIVE_REPLAY_FROM)."""
+
 
 REASON_META = "http_reason"
 TRUNCATED_META = "truncated"

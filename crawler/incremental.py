@@ -61,6 +61,7 @@ def archive_exchange(warc: RotatingWarcWriter, state: StateStore, ex: HttpExchan
         written = warc.write_revisit(ex, original, profile=PROFILE_NOT_MODIFIED)
         state.record_validators(ex.url, etag, last_modified)
         return Archived("revisit", written, _pointer(prev, prev.payload_digest), prev)
+    digest = None
     if ex.status == 200 and ex.body and not ex.truncated:
         digest = payload_digest(ex.body)
         stored = state.payload(digest)
@@ -70,7 +71,7 @@ def archive_exchange(warc: RotatingWarcWriter, state: StateStore, ex: HttpExchan
             state.record_revisit(ex.url, etag=etag, last_modified=last_modified, status=ex.status,
                                  payload_digest=digest, stored=stored)
             return Archived("revisit", written, _pointer(stored, digest), prev)
-    written = warc.write_exchange(ex)
+    written = warc.write_exchange(ex, payload_digest=digest)
     state.record_response(ex.url, etag=etag, last_modified=last_modified, status=ex.status,
                           payload_digest=written.payload_digest, warc_date=written.date,
                           record_id=written.record_id, filename=written.filename,

@@ -23,15 +23,11 @@ from twisted.python.failure import Failure
 
 from crawler.blocking import BODY_HEAD_BYTES, detect_block
 from crawler.capture import CAPTURE_META, FETCHED_AT_META, WARC_META
-from crawler.download import TRUNCATED_META
-from crawler.extraction import ExtractOptions, extract
+from crawler.download import TRUNCATED_META, NotInArchive
+from crawler.extraction import RESULT_KEYS, ExtractOptions, extract
 from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
 from storage.schema import SCHEMA_VERSION
 
-EXTRACTION_FIELDS = (
-    "title", "authors", "published", "modified", "language", "language_source", "site_name",
-    "description", "tags", "canonical_url", "text", "word_count", "links", "paywalled", "text_digest",
-)  # fmt: skip
 # Outcomes that count as "rejected" (we refused) rather than "failed" (the fetch went wrong).
 REJECTED_REASONS = {REFUSED_REASON, "invalid_url", "unsupported_scheme"}
 BLOCKED_REASONS = {"blocked", "robots_disallowed"}
@@ -72,7 +68,7 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, PrivateAddressRefused):
         return REFUSED_REASON
-    if type(exc).__name__ == "NotInArchive":  # crawler.archive_handler, imported only when replaying
+    if isinstance(exc, NotInArchive):
         return "not_in_archive"
     if isinstance(exc, IgnoreRequest):
         return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"
@@ -154,8 +150,8 @@ def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, A
         "content_type": item.get("content_type"),
         "truncated": item.get("truncated"),
     }
-    for name in EXTRACTION_FIELDS:
-        if name == "canonical_url":
+    for name in RESULT_KEYS:
+        if name in ("canonical_url", "reason"):
             continue
         default: Any = [] if name in ("authors", "tags", "links") else None
         if name == "word_count":

@@ -15,7 +15,6 @@ EXIT_STORAGE = 4  # files could not be stored in the remote archive (they wait i
 EXIT_LOCKED = 5  # the job is already running
 
 OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")
-_KIND = {"refused_private_address": "rejected", "robots_disallowed": "blocked"}
 
 
 class CrawlFailed(RuntimeError):
@@ -72,9 +71,7 @@ class RunSummary:
             summary.counts.update(session.outcomes.counts)
             summary.reasons.update(session.outcomes.reasons)
             summary.bytes += session.outcomes.bytes
-            for url, reason, detail in session.outcomes.failures:
-                kind = _KIND.get(reason, "blocked" if reason.startswith("blocked") else "failed")
-                summary.failures.append((kind, url, reason, detail))
+            summary.failures.extend(session.outcomes.failures)
             summary.warc_files += [p.name for p in session.warc.closed_files]
             if session.json_file:
                 summary.json_files.append(session.json_file.name)

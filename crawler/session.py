@@ -47,7 +47,7 @@ class Outcomes:
 
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
-    failures: deque[tuple[str, str, str]] = field(default_factory=lambda: deque(maxlen=500))
+    failures: deque[tuple[str, str, str, str]] = field(default_factory=lambda: deque(maxlen=500))
     bytes: int = 0  # payload bytes written to WARC response records
 
     def add(self, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
@@ -55,7 +55,7 @@ class Outcomes:
         if reason:
             self.reasons[reason] += 1
         if outcome in ("failed", "rejected", "blocked"):
-            self.failures.append((url, reason or outcome, detail))
+            self.failures.append((outcome, url, reason or outcome, detail))
 
 
 class ArchiveSession:

@@ -237,17 +237,21 @@ class RotatingWarcWriter:
             headers["WARC-Truncated"] = ex.truncated
         return headers
 
-    def write_exchange(self, ex: HttpExchange) -> RecordLocation:
-        """Write the request and response records of one fetch; returns the response's location."""
+    def write_exchange(self, ex: HttpExchange, payload_digest: str | None = None) -> RecordLocation:
+        """Write the request and response records of one fetch; returns the response's location.
+        A `payload_digest` the caller already computed (sha1, base32) is used, not computed again."""
         writer = self._ensure_open()
         date = warc_date(ex.date)
+        warc_headers = self._warc_headers(ex, date)
+        if payload_digest:
+            warc_headers["WARC-Payload-Digest"] = payload_digest  # warcio then skips recomputing it
         response = writer.create_warc_record(
             ex.url,
             "response",
             payload=BytesIO(ex.body),
             length=len(ex.body),
             http_headers=self._response_http_headers(ex),
-            warc_headers_dict=self._warc_headers(ex, date),
+            warc_headers_dict=warc_headers,
         )
         return self._write_pair(writer, response, ex, date)
 
