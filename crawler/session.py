@@ -25,6 +25,7 @@ from storage.archive import LocalArchive, local_root
 from storage.archive_index import index_closed_warc
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
+from storage.recovery import recover_state
 from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo
 
@@ -66,14 +67,7 @@ class ArchiveSession:
         self.archive = LocalArchive(local_root(config.location, spool))
         self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.shipping)
         self.outcomes = Outcomes()
-        for folder in (self.archive.warc_dir, self.archive.json_dir):
-            for repair in repair_open_files(folder):
-                log.warning(
-                    "repaired_open_file",
-                    file=str(repair.path.name),
-                    kept_bytes=repair.kept_bytes,
-                    dropped_bytes=repair.dropped_bytes,
-                )
+        repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
         info = WarcInfo(
             software=f"newsarchive/{software_version()}",
             user_agent=config.user_agent,
@@ -96,16 +90,35 @@ class ArchiveSession:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
         self.closed = False
         self.json_file: Path | None = None
+        if any(repaired.values()):
+            found = recover_state(self.state, repaired[self.archive.warc_dir], repaired[self.archive.json_dir])
+            log.info("state_recovered", responses=found.responses, articles=found.articles)
+            for path in repaired[self.archive.warc_dir]:
+                self._index(path)  # the shipper, when it starts, ships what waits in the spool
+
+    @staticmethod
+    def _repair(folder: Path) -> list[Path]:
+        """Closes the files a killed crawl left open; returns those that kept whole records."""
+        closed = []
+        for repair in repair_open_files(folder):
+            log.warning("repaired_open_file", file=repair.path.name, kept_bytes=repair.kept_bytes,
+                        dropped_bytes=repair.dropped_bytes)
+            if repair.closed:
+                closed.append(repair.closed)
+        return closed
 
     def _warc_closed(self, path: Path) -> None:
         """A closed WARC file joins the archive's CDXJ index, then is shipped (if remote)."""
+        self._index(path)
+        if self._on_file_closed:
+            self._on_file_closed(path)
+
+    def _index(self, path: Path) -> None:
         try:
             for err in index_closed_warc(self.archive.root, path).errors:
                 log.warning("index_read_error", error=str(err))
         except (OSError, ValueError) as exc:
             log.warning("index_update_failed", file=path.name, error=str(exc))
-        if self._on_file_closed:
-            self._on_file_closed(path)
 
     def run_io(self, fn: Callable[..., T], *args: Any) -> "Any":
         """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""

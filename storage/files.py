@@ -54,6 +54,7 @@ class Repair:
     path: Path
     kept_bytes: int
     dropped_bytes: int
+    closed: Path | None  # the file under its final name; None when nothing whole was left
 
 
 def whole_gzip_members_end(path: Path) -> int:
@@ -126,9 +127,10 @@ def repair_open_files(directory: Path) -> list[Repair]:
                 fh.truncate(end)
                 fh.flush()
                 os.fsync(fh.fileno())
+        closed = None
         if end == 0:
             path.unlink()
         else:
-            finish_open_file(path)
-        repairs.append(Repair(path=path, kept_bytes=end, dropped_bytes=size - end))
+            closed = finish_open_file(path)
+        repairs.append(Repair(path=path, kept_bytes=end, dropped_bytes=size - end, closed=closed))
     return repairs

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -136,3 +138,40 @@ def test_killed_crawl_resumes_without_losing_or_duplicating(news_server, archive
              for line in path.read_text(encoding="utf-8").splitlines()]
     assert {line["url"] for line in lines} == set(urls)  # nothing archived before the kill is lost
     assert all(line["version"] == 1 for line in lines)
+
+
+def _leave_open_by_dead_writer(path: Path) -> None:
+    """Make a closed file look like one a killed crawl left behind."""
+    dead = re.sub(r"-\d+\.(warc\.gz|jsonl)$", r"-999999999.\1.open", path.name)
+    os.rename(path, path.with_name(dead))
+
+
+@pytest.mark.parametrize("json_written", [True, False])
+def test_records_on_disk_that_the_state_never_heard_of_are_not_archived_again(news_server, archive, json_written):
+    # A kill between a write and the state's commit: the files hold a record (and perhaps its
+    # article) that the state does not know. The next run must learn them from the files.
+    real = gzip.decompress((CORPUS / "pages" / "ft.com" / "metascraper_ft_2017capture.html.gz").read_bytes())
+    news_server.set_page("/race", real)
+    url = news_server.url("/race")
+    first = run_crawler("ingest", "--allow-private", "--archive", str(archive), url)
+    assert first.code == 0, first.stderr
+    with sqlite3.connect(archive / "state" / "crawl.sqlite3") as db:
+        for table in ("captures", "payloads", "versions"):
+            db.execute(f"DELETE FROM {table}")
+    (warc,) = warc_files(archive)
+    _leave_open_by_dead_writer(warc)
+    (jsonl,) = (archive / "json").glob("*.jsonl")
+    if json_written:
+        _leave_open_by_dead_writer(jsonl)
+    else:
+        jsonl.unlink()
+
+    again = run_crawler("ingest", "--allow-private", "--archive", str(archive), url)
+    assert again.code == 0, again.stderr
+    records = [r for f in warc_files(archive) for r in read_records(f) if r.uri == url]
+    assert [r.type for r in records].count("response") == 1
+    assert "revisit" in [r.type for r in records]
+    lines = [json.loads(line) for path in (archive / "json").glob("*.jsonl")
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["url"] for line in lines] == [url]  # written once, and not lost
+    assert lines[0]["version"] == 1
