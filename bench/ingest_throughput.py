@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -63,9 +64,8 @@ def extraction_rate(pages: list[tuple[str, str, bytes]], workers: int) -> float:
     return len(work) / (time.perf_counter() - start)
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Sum of VmRSS over pid and its descendants (Linux /proc)."""
-    total = 0
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -74,21 +74,44 @@ def _tree_rss_kb(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    stack = [pid]
+    out, stack = [], [pid]
     while stack:
         p = stack.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
+        out.append(p)
         stack.extend(children.get(p, []))
-    return total
+    return out
 
 
-def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> tuple[float, int, int, float]:
-    """(pages/s over the wall time of the command, archived, peak RSS KB, pages/s while crawling)."""
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Ingest:
+    rate: float  # pages/s over the wall time of the command
+    crawl_rate: float  # pages/s while crawling (Scrapy's elapsed time: no start-up, no imports)
+    archived: int
+    peak_kb: int  # peak RSS of the process tree
+    main_cpu: float  # CPU seconds of the crawler process
+    other_cpu: float  # CPU seconds of its children (extraction workers, forkserver)
+
+
+def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> Ingest:
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "urls.txt"
         listing.write_text("\n".join(server.url(path) for path, _url, _body in pages))
@@ -98,13 +121,19 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak = 0
+        cpu: dict[int, float] = {}  # last CPU time seen per process of the tree
         done = threading.Event()
 
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, _tree_rss_kb(proc.pid))
-                time.sleep(0.2)
+                pids = _tree(proc.pid)
+                peak = max(peak, sum(_rss_kb(p) for p in pids))
+                for p in pids:
+                    seen = _cpu_seconds(p)
+                    if seen is not None:
+                        cpu[p] = max(cpu.get(p, 0.0), seen)
+                time.sleep(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -116,7 +145,8 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         # Scrapy's own elapsed_time_seconds: the crawl, without process start-up and imports.
         crawl = re.search(r"'elapsed_time_seconds': ([0-9.]+)", err)
         crawl_rate = len(pages) / float(crawl.group(1)) if crawl else float("nan")
-        return len(pages) / elapsed, archived, peak, crawl_rate
+        main = cpu.pop(proc.pid, 0.0)
+        return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()))
 
 
 def memory_scaling(sizes: list[int], workers: int) -> None:
@@ -124,9 +154,10 @@ def memory_scaling(sizes: list[int], workers: int) -> None:
     peaks = {}
     with NewsServer(keep_bodies=False) as server:
         for n in sizes:
-            rate, archived, peak_kb, _crawl = ingest_rate(server, page_set(n), workers)
-            peaks[n] = peak_kb
-            print(f"N={n:6d}: {archived} archived, {rate:5.1f} pages/s, peak RSS {peak_kb / 1024:6.0f} MB", flush=True)
+            run = ingest_rate(server, page_set(n), workers)
+            peaks[n] = run.peak_kb
+            print(f"N={n:6d}: {run.archived} archived, {run.rate:5.1f} pages/s, peak RSS {run.peak_kb / 1024:6.0f} MB",
+                  flush=True)
     base = peaks[sizes[0]]
     for n in sizes[1:]:
         print(f"peak RSS N={n} / N={sizes[0]}: {peaks[n] / base:.2f}")
@@ -147,17 +178,21 @@ def main() -> None:
     print(f"{len(pages)} pages from {len(corpus_pages(True))} recorded corpus pages, mean {mean_kb:.0f} KB, "
           f"{args.workers} extraction workers, {os.cpu_count()} cores")
     single, multi, e2e, ratios, peaks, crawling, crawl_ratios = [], [], [], [], [], [], []
+    main_ms: list[float] = []
+    worker_ms: list[float] = []
     with NewsServer(keep_bodies=False) as server:
         for run in range(1, args.runs + 1):
             s = extraction_rate(pages, 1)
             m = extraction_rate(pages, args.workers)
-            rate, archived, peak_kb, crawl_rate = ingest_rate(server, pages, args.workers)
-            single.append(s), multi.append(m), e2e.append(rate), ratios.append(rate / m), peaks.append(peak_kb)
-            crawling.append(crawl_rate), crawl_ratios.append(crawl_rate / m)
+            got = ingest_rate(server, pages, args.workers)
+            single.append(s), multi.append(m), e2e.append(got.rate), ratios.append(got.rate / m)
+            peaks.append(got.peak_kb), crawling.append(got.crawl_rate), crawl_ratios.append(got.crawl_rate / m)
+            main_ms.append(1000 * got.main_cpu / len(pages)), worker_ms.append(1000 * got.other_cpu / len(pages))
             print(f"run {run}: extraction 1 proc {s:6.1f} p/s ({1000 / s:5.1f} ms/page) | "
-                  f"{args.workers} procs {m:6.1f} p/s | ingest {rate:6.1f} p/s wall, {crawl_rate:6.1f} p/s "
-                  f"crawling ({archived} archived) | ratio {rate / m:4.2f} wall, {crawl_rate / m:4.2f} crawling | "
-                  f"peak RSS {peak_kb / 1024:6.0f} MB")
+                  f"{args.workers} procs {m:6.1f} p/s | ingest {got.rate:6.1f} p/s wall, {got.crawl_rate:6.1f} p/s "
+                  f"crawling ({got.archived} archived) | ratio {got.rate / m:4.2f} wall, "
+                  f"{got.crawl_rate / m:4.2f} crawling | CPU/page: crawler {main_ms[-1]:5.1f} ms, "
+                  f"workers {worker_ms[-1]:5.1f} ms | peak RSS {got.peak_kb / 1024:6.0f} MB", flush=True)
 
     def spread(xs: list[float]) -> str:
         return f"min {min(xs):.2f}  median {statistics.median(xs):.2f}  max {max(xs):.2f}"
@@ -168,6 +203,8 @@ def main() -> None:
     print("crawler ingest while crawling (pages/s):  ", spread(crawling))
     print("ratio ingest wall / multi-process limit:  ", spread(ratios))
     print("ratio ingest crawling / multi-process limit:", spread(crawl_ratios))
+    print("CPU per page, crawler process (ms):  ", spread(main_ms))
+    print("CPU per page, extraction workers (ms):", spread(worker_ms))
     print("peak RSS of ingest tree (MB):        ", spread([p / 1024 for p in peaks]))
 
 

@@ -24,11 +24,19 @@ def _positive_int(settings: BaseSettings, name: str, *, allow_zero: bool = False
     return value
 
 
+def _gzip_level(settings: BaseSettings) -> int:
+    level = _positive_int(settings, "ARCHIVE_WARC_GZIP_LEVEL", allow_zero=True)
+    if level > 9:
+        raise SettingError(f"ARCHIVE_WARC_GZIP_LEVEL must be 0-9, got {level}")
+    return level
+
+
 @dataclass(frozen=True)
 class ArchiveConfig:
     location: ArchiveLocation
     prefix: str
     warc_max_bytes: int
+    warc_gzip_level: int
     max_body_bytes: int
     json_gzip: bool
     operator: str
@@ -48,6 +56,7 @@ class ArchiveConfig:
             location=location,
             prefix=prefix,
             warc_max_bytes=_positive_int(settings, "ARCHIVE_WARC_MAX_BYTES"),
+            warc_gzip_level=_gzip_level(settings),
             max_body_bytes=_positive_int(settings, "ARCHIVE_MAX_BODY_BYTES", allow_zero=True),
             json_gzip=settings.getbool("ARCHIVE_JSON_GZIP"),
             operator=str(settings.get("ARCHIVE_OPERATOR") or ""),

@@ -21,10 +21,10 @@ from scrapy.http import Response
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
-from crawler.blocking import BODY_HEAD_BYTES, detect_block
 from crawler.capture import CAPTURE_META, FETCHED_AT_META, WARC_META
 from crawler.download import TRUNCATED_META, NotInArchive
-from crawler.extraction import RESULT_KEYS, ExtractOptions, extract
+from crawler.analysis import analyse_page
+from crawler.extraction import RESULT_KEYS
 from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
 from storage.schema import SCHEMA_VERSION
 
@@ -98,18 +98,6 @@ def failure_item(failure: Failure, url: str, source: str, depth: int = 0) -> dic
         "fetched_at": iso_now(),
         "depth": depth,
     }
-
-
-def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type: str | None,
-                 options: ExtractOptions) -> tuple[str | None, dict[str, Any] | None]:
-    """What a fetched page holds: (reason there is no article, extraction). Pure and picklable:
-    it runs in the extraction workers, for live crawls and for replays alike."""
-    blocked = detect_block(status, headers, body[:BODY_HEAD_BYTES])
-    if blocked:
-        return f"blocked:{blocked}", None
-    if not 200 <= status < 300:
-        return (f"error_status:{status}" if status >= 400 else f"no_content:{status}"), None
-    return None, extract(body, url, content_type=content_type, options=options)
 
 
 async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: Any, options: Any) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class ArchiveSession:
             info,
             prefix=config.prefix,
             max_bytes=config.warc_max_bytes,
+            gzip_level=config.warc_gzip_level,
             on_closed=self._warc_closed,
         )
         self.json = JsonLinesWriter(

@@ -26,22 +26,17 @@ class WorkerCrashed(Exception):
     pass
 
 
-def _warm_up() -> None:
-    """Pay the import and model-loading costs once per worker, not on its first page."""
-    from crawler.extraction import extract
-
-    extract(b"<html lang='en'><body><article><p>" + b"Warming up the extraction worker. " * 20
-            + b"</p></article></body></html>", "http://localhost/warm-up")
-
-
 class WorkerPool:
     ATTEMPTS = 3
-    # A fresh pool's workers import the extractor and load models (1-5 s on a busy 2-core
-    # machine) before their first page: that time is not the page's.
+    # A fresh pool's fork server imports the extractor and loads models (1-5 s on a busy
+    # 2-core machine) before the first page: that time is not the page's.
     STARTUP_ALLOWANCE = 60.0
 
-    def __init__(self, workers: int, timeout: float):
+    def __init__(self, workers: int, timeout: float, preload: tuple[str, ...] = ("crawler.worker_preload",)):
+        """`preload`: modules the fork server imports once, before it forks each worker."""
         self.workers = workers
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(list(preload))
         self.timeout = timeout
         self._generation = 0
         self._slots: asyncio.Semaphore | None = None
@@ -50,11 +45,7 @@ class WorkerPool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         self._generation += 1
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_warm_up,
-        )
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
 
     def _restart(self, generation: int) -> None:
         if generation != self._generation:

@@ -259,3 +259,25 @@ def test_bad_archive_uri_is_a_usage_error(news_server, tmp_path: Path):
     result = run_crawler("ingest", "--allow-private", "--archive", "ftp://host/x", news_server.url("/echo"))
     assert result.code == 2
     assert "unsupported archive scheme 'ftp'" in result.stderr
+
+
+def test_warc_gzip_level_trades_size_for_speed_and_stays_readable(news_server, tmp_path):
+    urls = [news_server.url(f"/page/dw.com/{name}?level=1") for name in ("DW_2023_04_28", "DW_2024_01_30")]
+    sizes, payloads = {}, {}
+    for level in (1, 9):
+        archive = tmp_path / f"level{level}"
+        result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
+                             "-s", f"ARCHIVE_WARC_GZIP_LEVEL={level}", *urls)
+        assert result.code == 0, result.stderr
+        files = warc_files(archive)
+        assert warcio_check(files).returncode == 0
+        sizes[level] = sum(f.stat().st_size for f in files)
+        payloads[level] = {url: resp.raw for url, resp in responses(archive).items()}
+    assert payloads[1] == payloads[9] and set(urls) <= set(payloads[1])  # the same bytes archived
+    assert sizes[1] > sizes[9] * 1.05
+
+
+def test_bad_warc_gzip_level_is_a_usage_error(news_server, archive):
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
+                         "-s", "ARCHIVE_WARC_GZIP_LEVEL=10", news_server.url("/echo"))
+    assert result.code == 2 and "ARCHIVE_WARC_GZIP_LEVEL must be 0-9" in result.stderr

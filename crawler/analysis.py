@@ -1,0 +1,27 @@
+"""What runs in the extraction workers: one fetched page in, the reason it has no article or its
+extraction out. Imports nothing of Scrapy or Twisted, so a worker process stays light."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.blocking import BODY_HEAD_BYTES, detect_block
+from crawler.extraction import ExtractOptions, extract
+
+
+def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type: str | None,
+                 options: ExtractOptions) -> tuple[str | None, dict[str, Any] | None]:
+    """What a fetched page holds: (reason there is no article, extraction). Pure and picklable:
+    it runs in the extraction workers, for live crawls and for replays alike."""
+    blocked = detect_block(status, headers, body[:BODY_HEAD_BYTES])
+    if blocked:
+        return f"blocked:{blocked}", None
+    if not 200 <= status < 300:
+        return (f"error_status:{status}" if status >= 400 else f"no_content:{status}"), None
+    return None, extract(body, url, content_type=content_type, options=options)
+
+
+def warm_up() -> None:
+    """Pay the lazy costs (language model, compiled rules) before the first real page."""
+    extract(b"<html lang='en'><body><article><p>" + b"Warming up the extraction worker. " * 20
+            + b"</p></article></body></html>", "http://localhost/warm-up")
