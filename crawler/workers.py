@@ -1,16 +1,20 @@
 """CPU-heavy work (extraction) in a pool of worker processes, awaited from the reactor.
 
-A worker that crashes or hangs past the timeout is replaced (the whole pool is restarted,
-since a process pool cannot kill one worker); the page it held gets a reason, and the
-other pages that were in flight are submitted again once.
+Each worker has one task running and one waiting behind it, so it never idles while the
+reactor hands it its next page; more tasks wait outside (back-pressure). A task's timeout
+counts from its turn on a worker, not from when it was queued. A worker that crashes or hangs
+past the timeout is replaced (the whole pool is restarted, since a process pool cannot kill
+one worker); the page it held gets a reason, and the other pages in flight are submitted again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.forkserver
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from typing import Any, Callable
 
 import structlog
@@ -37,9 +41,14 @@ class WorkerPool:
         self.workers = workers
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(preload))
+        # Started now, the fork server imports and warms up on the other core while the crawl
+        # opens and fetches its first pages, instead of when the first page needs it.
+        multiprocessing.forkserver.ensure_running()
         self.timeout = timeout
         self._generation = 0
         self._slots: asyncio.Semaphore | None = None
+        self._busy = 0  # tasks whose turn on a worker has come
+        self._turns: deque[asyncio.Future[None]] = deque()  # tasks waiting for their turn, in order
         self._warm_generation = 0
         self._pool = self._new_pool()
 
@@ -59,11 +68,28 @@ class WorkerPool:
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._slots is None:
-            # At most one task per worker is submitted, so a task's time is its own work,
-            # not time spent queued behind others: the timeout measures the page itself.
-            self._slots = asyncio.Semaphore(self.workers)
+            self._slots = asyncio.Semaphore(2 * self.workers)
         async with self._slots:
             return await self._run(fn, *args, **kwargs)
+
+    def _take_turn(self) -> asyncio.Future[None]:
+        """Resolves when a worker is free for the task just submitted. The pool hands tasks to
+        workers in submission order, and so do these turns."""
+        turn = asyncio.get_running_loop().create_future()
+        if self._busy < self.workers:
+            self._busy += 1
+            turn.set_result(None)
+        else:
+            self._turns.append(turn)
+        return turn
+
+    def _end_turn(self) -> None:
+        while self._turns:
+            turn = self._turns.popleft()
+            if not turn.done():  # (a cancelled waiter is skipped)
+                turn.set_result(None)  # the worker passes to the next task
+                return
+        self._busy -= 1
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         for attempt in range(1, self.ATTEMPTS + 1):
@@ -73,10 +99,12 @@ class WorkerPool:
             except (BrokenProcessPool, RuntimeError):
                 self._restart(generation)
                 continue
-            warm = self._warm_generation == generation
+            outcome = asyncio.wrap_future(future)
+            turn = self._take_turn()
             try:
-                result = await asyncio.wait_for(
-                    asyncio.wrap_future(future), self.timeout + (0 if warm else self.STARTUP_ALLOWANCE))
+                await turn
+                warm = self._warm_generation == generation
+                result = await asyncio.wait_for(outcome, self.timeout + (0 if warm else self.STARTUP_ALLOWANCE))
                 self._warm_generation = generation
                 return result
             except asyncio.TimeoutError:
@@ -89,6 +117,9 @@ class WorkerPool:
                 self._restart(generation)
                 if attempt == self.ATTEMPTS:
                     raise WorkerCrashed(f"worker process died {attempt} times on this page") from None
+            finally:
+                if turn.done() and not turn.cancelled():
+                    self._end_turn()
         raise WorkerCrashed("worker pool could not be started")
 
     def close(self) -> None:

@@ -1,4 +1,9 @@
-"""The JSON Lines contract: one schema file, validated with jsonschema."""
+"""The JSON Lines contract: one schema file, every line checked against it as it is written.
+
+Checked with jsonschema-rs (about 100 times faster than the pure-Python jsonschema, which the
+tests use as an independent second reader). Formats ("uri", "date-time") are annotations, as
+JSON Schema 2020-12 has them by default.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import jsonschema_rs
 
 SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
 SCHEMA_VERSION = "1.0"
 
 
+def load_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+def _validator() -> Any:
+    schema = load_schema()
+    jsonschema_rs.meta.validate(schema)  # a broken schema file fails loudly, at first use
+    return jsonschema_rs.validator_for(schema)
 
 
 def schema_errors(record: dict[str, Any]) -> list[str]:
     """Human-readable problems with `record` (empty when it is valid)."""
     return [
-        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
+        f"{'/'.join(str(p) for p in err.instance_path) or '<root>'}: {err.message}"
         for err in _validator().iter_errors(record)
     ]

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import run_crawler
-from warcutil import all_records, json_records, record_at, responses, warc_files, warcio_check
+from warcutil import all_records, json_records, record_at, responses, schema_errors, warc_files, warcio_check
 
-from storage.schema import schema_errors
 
 WARC_NAME = re.compile(r"^ingest-\d{14}-\d{5}-[^-]+-\d+\.warc\.gz$")
 
@@ -136,6 +135,23 @@ def test_headers_status_line_and_query(ingested, news_server):
     assert req.raw == b""
     first_line = req.http.to_str().split("\r\n", 1)[0]
     assert first_line == "GET /echo?q=china+ai&page=2 HTTP/1.1"
+
+
+def test_the_crawlers_own_schema_check_agrees_with_an_independent_validator(ingested):
+    from storage.schema import schema_errors as crawler_check
+
+    archive, _urls, _result = ingested
+    line = json_records(archive)[0]
+    broken = [
+        {k: v for k, v in line.items() if k != "url"},
+        {**line, "word_count": "many"},
+        {**line, "status": 1000},
+        {**line, "unexpected": 1},
+        {**line, "warc": {**line["warc"], "offset": -1}},
+    ]
+    assert crawler_check(line) == [] == schema_errors(line)
+    for record in broken:
+        assert crawler_check(record) and schema_errors(record), record
 
 
 def test_redirects_and_errors_archived(ingested, news_server):

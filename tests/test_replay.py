@@ -16,12 +16,11 @@ from test_incremental import PARAS, page
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
-from warcutil import json_records, warc_files
+from warcutil import json_records, schema_errors, warc_files
 
 from crawler.extraction import ExtractOptions
 from crawler.replay import PageFinder, Progress, RecordSource, archived_page, replay
 from storage.reader import find_warcs
-from storage.schema import schema_errors
 from storage.warc import PROFILE_NOT_MODIFIED, HttpExchange, Original, RotatingWarcWriter, WarcInfo
 
 # Fields that say when extraction ran: the only ones a replay may change.

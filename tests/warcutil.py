@@ -89,3 +89,14 @@ def record_at(archive: Path, filename: str, offset: int):
     fh.seek(offset)
     record = next(iter(ArchiveIterator(fh)))
     return record, fh
+
+
+def schema_errors(line: dict) -> list[str]:
+    """The JSON line against the contract, read by the pure-Python jsonschema: a second,
+    independent validator besides the jsonschema-rs one the crawler checks every line with."""
+    from jsonschema import Draft202012Validator
+
+    from storage.schema import load_schema
+
+    return [error.message for error in Draft202012Validator(load_schema()).iter_errors(line)]
+
