@@ -23,6 +23,8 @@ from crawler.runner import (
     run_spiders,
 )
 
+from crawler.workers import start_fork_server
+
 log = structlog.get_logger()
 
 
@@ -159,6 +161,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     })
     if (code := _check_archive(settings)) is not None:
         return code
+    start_fork_server()  # the extraction workers warm up while the spider is imported
     from spiders.ingest import IngestSpider
 
     try:
@@ -188,6 +191,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                                 "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None})
     if (code := _check_archive(settings)) is not None:
         return code
+    start_fork_server()
     jobs = [(SPIDERS[name], {"since": args.since, "max_pages": args.max_pages}) for name in names]
     try:
         sessions = run_spiders(jobs, settings)

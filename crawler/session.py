@@ -7,6 +7,8 @@ closes (or by the CLI after the crawl).
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import weakref
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -90,6 +92,7 @@ class ArchiveSession:
         # One thread owns the files: records are gzipped off the reactor, in order.
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
         self.closed = False
+        self._close_lock = threading.Lock()
         self.json_file: Path | None = None
         if any(repaired.values()):
             found = recover_state(self.state, repaired[self.archive.warc_dir], repaired[self.archive.json_dir])
@@ -123,18 +126,24 @@ class ArchiveSession:
 
     def run_io(self, fn: Callable[..., T], *args: Any) -> "Any":
         """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""
-        import asyncio
-
         return asyncio.wrap_future(self._io.submit(fn, *args))
 
+    async def engine_stopped(self) -> None:
+        """Close the files off the reactor thread (the last WARC is indexed as it closes: seconds
+        for a big file, which would stall the reactor's own closing), then wait for the uploads."""
+        await asyncio.to_thread(self.close)
+        if self.shipper is not None:
+            await self.shipper.uploads_done()
+
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self._io.shutdown(wait=True)
-        self.warc.close()
-        self.json_file = self.json.close()
-        self.state.close()
+        with self._close_lock:  # (the engine_stopped thread, or the CLI after a failed crawl)
+            if self.closed:
+                return
+            self._io.shutdown(wait=True)
+            self.warc.close()
+            self.json_file = self.json.close()
+            self.state.close()
+            self.closed = True
 
 
 def session_for(crawler: Crawler) -> ArchiveSession:
@@ -152,7 +161,7 @@ def session_for(crawler: Crawler) -> ArchiveSession:
                                  spool=shipper.spool if shipper else None, state=state)
         session.shipper = shipper
         _sessions[crawler] = session
-        crawler.signals.connect(session.close, signal=signals.engine_stopped)
+        crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
         if shipper is not None:
-            shipper.start(crawler)  # after session.close: its engine_stopped handler waits for the uploads
+            shipper.start()
     return session

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
@@ -216,11 +215,8 @@ class Shipper:
         """Queue a closed file for storing. Never raises, never blocks."""
         self._queue(self._ship, Path(path))
 
-    def start(self, crawler: Crawler | None = None) -> None:
-        """Check the archive and ship what earlier runs left in the spool (in the worker); with
-        a crawler, also wait for the uploads when its engine stops, without blocking the reactor."""
-        if crawler is not None:
-            crawler.signals.connect(self._engine_stopped, signal=signals.engine_stopped)
+    def start(self) -> None:
+        """Check the archive and ship what earlier runs left in the spool (in the worker)."""
         self._queue(self._start)
 
     def _queue(self, fn: Any, *args: Any) -> None:
@@ -235,8 +231,8 @@ class Shipper:
             self._dirty = True
             self._futures.append(self._pool.submit(self._guarded, fn, *args))
 
-    async def _engine_stopped(self) -> None:
-        # Runs after the session closed its last files (connected after session.close).
+    async def uploads_done(self) -> None:
+        """Awaitable on the reactor: the files queued so far are shipped (or left in the spool)."""
         await asyncio.wrap_future(self._pool.submit(self._guarded, self._final))
 
     def finish(self) -> ShippingReport:

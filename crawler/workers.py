@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.forkserver
+from collections import deque
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from collections import deque
 from typing import Any, Callable
 
 import structlog
@@ -30,20 +30,27 @@ class WorkerCrashed(Exception):
     pass
 
 
+EXTRACTION_PRELOAD = ("crawler.worker_preload",)
+
+
+def start_fork_server(preload: tuple[str, ...] = EXTRACTION_PRELOAD) -> None:
+    """Start the fork server the workers are forked from, if it is not running: it imports and
+    warms up `preload` on another core while this process goes on (imports, opening the crawl)."""
+    multiprocessing.set_forkserver_preload(list(preload))
+    multiprocessing.forkserver.ensure_running()
+
+
 class WorkerPool:
     ATTEMPTS = 3
     # A fresh pool's fork server imports the extractor and loads models (1-5 s on a busy
     # 2-core machine) before the first page: that time is not the page's.
     STARTUP_ALLOWANCE = 60.0
 
-    def __init__(self, workers: int, timeout: float, preload: tuple[str, ...] = ("crawler.worker_preload",)):
+    def __init__(self, workers: int, timeout: float, preload: tuple[str, ...] = EXTRACTION_PRELOAD):
         """`preload`: modules the fork server imports once, before it forks each worker."""
         self.workers = workers
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(list(preload))
-        # Started now, the fork server imports and warms up on the other core while the crawl
-        # opens and fetches its first pages, instead of when the first page needs it.
-        multiprocessing.forkserver.ensure_running()
+        start_fork_server(preload)  # (already running when the command started it early)
         self.timeout = timeout
         self._generation = 0
         self._slots: asyncio.Semaphore | None = None

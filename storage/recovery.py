@@ -10,9 +10,10 @@ survived repair are put back into the state.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from warcio.archiveiterator import ArchiveIterator
 

@@ -54,6 +54,11 @@ MAX_SIZE = 256 * 1024 * 1024
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
+def distinct_mark(copy: int) -> bytes:
+    """What `/distinct/<copy>/...` appends to a corpus page: its payload differs from every other copy."""
+    return f"\n<!-- copy {copy} -->\n".encode()
+
+
 class Request(NamedTuple):
     method: str
     path: str  # path with query, as sent by the client
@@ -322,13 +327,15 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes ----------------------------------------------------------------------------
     def _route(self, path: str) -> None:  # noqa: C901 - a flat route table reads best
         owner, q = self.server.owner, self.query
-        m = re.fullmatch(r"/(page|copy/\d+|gzip|br|chunked|negotiate)/([^/]+)/([^/]+)", path)
+        m = re.fullmatch(r"/(page|copy/\d+|distinct/\d+|gzip|br|chunked|negotiate)/([^/]+)/([^/]+)", path)
         if m:
             kind = m[1].split("/")[0]
             found = self._corpus(m[2], m[3])
             if found is None:
                 return
             body, mtime = found
+            if kind == "distinct":  # a copy with a payload of its own (not a revisit of the others)
+                body = body + distinct_mark(int(m[1].split("/")[1]))
             enc = {"gzip": "gzip", "br": "br"}.get(kind) or q.get("enc", "")
             hdrs: list[tuple[str, str]] = []
             if kind == "negotiate":
