@@ -25,11 +25,13 @@ from crawler.config import ArchiveConfig
 from crawler.shipping import Shipper, shipper_for
 from storage.archive import LocalArchive, local_root
 from storage.archive_index import index_closed_warc
+from storage.cdxj import index_written
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
+from storage.reader import ArchiveReadError
 from storage.recovery import recover_state
 from storage.state import StateStore
-from storage.warc import RotatingWarcWriter, WarcInfo
+from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -70,6 +72,10 @@ class ArchiveSession:
         self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.shipping)
         self.outcomes = Outcomes()
         repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
+        # Index lines of the WARC file being written, made as its records are written (about
+        # 300 bytes a capture): when it closes they join the index without reading it back.
+        # None: a capture could not be indexed that way, the file is read when it closes.
+        self._index_lines: dict[str, list[str] | None] = {}
         info = WarcInfo(
             software=f"newsarchive/{software_version()}",
             user_agent=config.user_agent,
@@ -83,6 +89,7 @@ class ArchiveSession:
             max_bytes=config.warc_max_bytes,
             gzip_level=config.warc_gzip_level,
             on_closed=self._warc_closed,
+            on_written=self._index_written,
         )
         self.json = JsonLinesWriter(
             self.archive.json_dir, prefix=config.prefix, compress=config.json_gzip, on_closed=on_file_closed
@@ -111,15 +118,25 @@ class ArchiveSession:
                 closed.append(repair.closed)
         return closed
 
+    def _index_written(self, filename: str, records: list[WrittenRecord]) -> None:
+        lines = self._index_lines.setdefault(filename, [])
+        if lines is None:
+            return
+        try:
+            lines.extend(index_written(records, filename))
+        except ArchiveReadError as exc:  # a bug of ours: the file is indexed by reading it
+            log.warning("index_at_write_failed", file=filename, error=str(exc))
+            self._index_lines[filename] = None
+
     def _warc_closed(self, path: Path) -> None:
         """A closed WARC file joins the archive's CDXJ index, then is shipped (if remote)."""
-        self._index(path)
+        self._index(path, self._index_lines.pop(path.name, None))
         if self._on_file_closed:
             self._on_file_closed(path)
 
-    def _index(self, path: Path) -> None:
+    def _index(self, path: Path, lines: list[str] | None = None) -> None:
         try:
-            for err in index_closed_warc(self.archive.root, path).errors:
+            for err in index_closed_warc(self.archive.root, path, lines).errors:
                 log.warning("index_read_error", error=str(err))
         except (OSError, ValueError) as exc:
             log.warning("index_update_failed", file=path.name, error=str(exc))

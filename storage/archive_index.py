@@ -131,16 +131,20 @@ def rebuild_index(root: Path, *, on_error: Callable[[Exception], None] | None = 
         return _rebuild(root, on_error)
 
 
-def _rebuild(root: Path, on_error: Callable[[Exception], None] | None) -> IndexReport:
+def _rebuild(root: Path, on_error: Callable[[Exception], None] | None,
+             known: tuple[str, list[str]] | None = None) -> IndexReport:
+    """Index every closed WARC file; `known`: (name, lines) of one whose lines are in hand."""
     report = IndexReport(index_path(root), rebuilt=True)
     files = closed_warcs(root)
+    to_read = [path for name, path in files.items() if known is None or name != known[0]]
 
     def failed(exc: Exception) -> None:
         report.errors.append(exc)
         if on_error is not None:
             on_error(exc)
 
-    report.lines = index_warcs(list(files.values()), report.path, dir_root=warc_dir(root), on_error=failed)
+    report.lines = index_warcs(to_read, report.path, dir_root=warc_dir(root), on_error=failed,
+                               lines=known[1] if known else ())
     os.chmod(report.path, 0o644)  # index_warcs writes it through mkstemp: private
     report.indexed = sorted(files)
     write_manifest(root, {name: _stat_row(path) for name, path in files.items()})
@@ -163,31 +167,33 @@ def update_index(root: Path, *, on_error: Callable[[Exception], None] | None = N
         return report
 
 
-def index_closed_warc(archive_root: Path, warc_path: Path) -> IndexReport:
+def index_closed_warc(archive_root: Path, warc_path: Path, lines: list[str] | None = None) -> IndexReport:
     """Merge the index lines of one WARC file that was just closed into the archive's sorted
     index; when there is no index yet, index every closed WARC of the archive. Only that file
     is read: files that left the folder (a spool whose files were uploaded) keep their lines.
     Lines of an earlier indexing of the same file are replaced, so calling it twice is harmless.
     A damaged file does not raise: its error is in the report and its readable records are
-    indexed. Raises OSError when the index cannot be written."""
+    indexed. `lines`: the file's index lines, made as it was written (storage.cdxj.index_written);
+    then the file is not read. Raises OSError when the index cannot be written."""
     root = Path(archive_root)
     warc_path = Path(warc_path)
     with _locked(root):
-        if not index_path(root).is_file():
-            return _rebuild(root, None)
         try:
             name = warc_path.resolve().relative_to(warc_dir(root).resolve()).as_posix()
         except ValueError:
             raise ValueError(f"{warc_path} is not in the archive's warc folder {warc_dir(root)}") from None
+        if not index_path(root).is_file():
+            return _rebuild(root, None, (name, lines) if lines is not None else None)
         report = IndexReport(index_path(root))
-        _merge(root, {name: warc_path}, report, None)
+        _merge(root, {name: warc_path}, report, None, lines)
         return report
 
 
 def _merge(root: Path, files: dict[str, Path], report: IndexReport,
-           on_error: Callable[[Exception], None] | None) -> None:
-    """Index `files` into a sorted run and merge it with the index (dropping any lines the index
-    already had for those files); then record them in the manifest."""
+           on_error: Callable[[Exception], None] | None, lines: list[str] | None = None) -> None:
+    """Index `files` (or take their ready-made `lines`) into a sorted run and merge it with the
+    index (dropping any lines the index already had for those files); then record them in the
+    manifest."""
     index = report.path
 
     def failed(exc: Exception) -> None:
@@ -200,16 +206,19 @@ def _merge(root: Path, files: dict[str, Path], report: IndexReport,
     run = Path(run_name)
     fd, out_name = tempfile.mkstemp(prefix=f".{index.name}.", suffix=".tmp", dir=index.parent)
     try:
-        index_warcs(list(files.values()), run, dir_root=warc_dir(root), on_error=failed)
+        if lines is None:
+            index_warcs(list(files.values()), run, dir_root=warc_dir(root), on_error=failed)
+        else:
+            index_warcs([], run, lines=lines)
         names = set(files)
-        lines = 0
+        count = 0
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out, \
                 open(index, encoding="utf-8", newline="") as old, \
                 open(run, encoding="utf-8", newline="") as fresh:
             kept = (line for line in old if not _names_file(line, names))
             for line in heapq.merge(kept, fresh):
                 out.write(line)
-                lines += 1
+                count += 1
             out.flush()
             os.fsync(out.fileno())
         os.chmod(out_name, 0o644)  # mkstemp makes it private; an index is as readable as the WARCs
@@ -223,7 +232,7 @@ def _merge(root: Path, files: dict[str, Path], report: IndexReport,
     for name, path in files.items():
         manifest[name] = _stat_row(path)
     write_manifest(root, manifest)
-    report.lines = lines
+    report.lines = count
     report.indexed = sorted(files)
 
 

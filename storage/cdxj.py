@@ -25,12 +25,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any, BinaryIO, Protocol
 
 import surt
 from cdxj_indexer.main import CDXJIndexer, SortingWriter
 from cdxj_indexer.postquery import append_method_query
 from warcio.archiveiterator import ArchiveIterator
+
+from storage.warc import WrittenRecord
 
 REVISIT_MIME = "warc/revisit"
 # Lines are sorted in memory up to this many characters, then in sorted runs on disk that are
@@ -377,6 +380,7 @@ class _Indexer(CDXJIndexer):
 
     def __init__(self, warc: NamedWarc) -> None:
         super().__init__(None, [], post_append=True, filename=warc.name)
+        self.warc = warc
         self.label = warc.label
         self.iterator: Any = None
 
@@ -408,10 +412,57 @@ class _Indexer(CDXJIndexer):
                 record.buffered_stream.close()
 
 
+@dataclass(frozen=True)
+class _InMemory:
+    name: str
+    data: bytes
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (records being written)"
+
+    def open(self) -> BinaryIO:
+        return BytesIO(self.data)
+
+
+class _WrittenIndexer(_Indexer):
+    """Indexes uncompressed records held in memory, giving each line the offset and length of
+    the record's gzip member in the file."""
+
+    def __init__(self, warc: _InMemory, places: dict[int, tuple[int, int]]) -> None:
+        super().__init__(warc)
+        self.places = places
+
+    def get_field(self, record, name, it, filename):  # type: ignore[no-untyped-def]
+        if name in ("offset", "length"):
+            offset, length = self.places[record.file_offset]
+            return str(offset if name == "offset" else length)
+        return super().get_field(record, name, it, filename)
+
+
+def index_written(records: list[WrittenRecord], filename: str) -> list[str]:
+    """The index lines of records just written to the WARC file `filename` (a response and its
+    request, say), from the bytes in hand: the lines indexing the file would give, without
+    reading it back and inflating it. Raises ArchiveReadError if the records cannot be parsed."""
+    places, start = {}, 0
+    for record in records:
+        places[start] = (record.offset, record.length)
+        start += len(record.data)
+    lines: list[str] = []
+    sink = SimpleNamespace(write=lines.append)
+    indexer = _WrittenIndexer(_InMemory(filename, b"".join(r.data for r in records)), places)
+    _run_indexer(indexer, sink)
+    return lines
+
+
 def _index_one(warc: NamedWarc, sink: SortingWriter) -> None:
+    _run_indexer(_Indexer(warc), sink)
+
+
+def _run_indexer(indexer: _Indexer, sink: Any) -> None:
     from storage.reader import ArchiveReadError, describe_error
 
-    indexer = _Indexer(warc)
+    warc = indexer.warc
     try:
         with warc.open() as fh:
             indexer.process_one(fh, sink, warc.name)

@@ -122,6 +122,15 @@ def _host_header(url: str) -> str:
     return urlsplit(url).netloc.rsplit("@", 1)[-1]
 
 
+@dataclass(frozen=True)
+class WrittenRecord:
+    """A record just written: its bytes before gzip, and where its gzip member lies in the file."""
+
+    data: bytes
+    offset: int
+    length: int
+
+
 class RotatingWarcWriter:
     """Writes gzip-per-record WARC files named
     `<prefix>-<UTC timestamp>-<serial>-<host>-<pid>.warc.gz`, as `.open` until closed,
@@ -136,7 +145,10 @@ class RotatingWarcWriter:
         max_bytes: int = 1_000_000_000,
         gzip_level: int = DEFAULT_GZIP_LEVEL,
         on_closed: Callable[[Path], None] | None = None,
+        on_written: Callable[[str, list[WrittenRecord]], None] | None = None,
     ) -> None:
+        """`on_written(filename, records)`: after each capture (a response or revisit and its
+        request) is written, with the records' uncompressed bytes and places in the file."""
         if not 0 <= gzip_level <= 9:
             raise ValueError(f"gzip level must be 0-9, got {gzip_level}")
         self.gzip_level = gzip_level
@@ -146,6 +158,7 @@ class RotatingWarcWriter:
         self.prefix = prefix
         self.max_bytes = max_bytes
         self.on_closed = on_closed
+        self.on_written = on_written
         self.host = socket.gethostname().replace("-", "_") or "localhost"
         self.pid = os.getpid()
         self._serial = 0
@@ -153,6 +166,7 @@ class RotatingWarcWriter:
         self._fh = None
         self._writer: WARCWriter | None = None
         self._path: Path | None = None
+        self._last_data = b""  # the last record written, uncompressed
         self.closed_files: list[Path] = []
 
     # -- file lifecycle -------------------------------------------------------------
@@ -202,8 +216,9 @@ class RotatingWarcWriter:
         buffer.seek(0)
         buffer.truncate()
         self._writer.write_record(record)
+        self._last_data = buffer.getvalue()
         compressor = zlib_ng.compressobj(self.gzip_level, zlib_ng.DEFLATED, 31)  # 31: gzip framing
-        self._fh.write(compressor.compress(buffer.getvalue()) + compressor.flush())
+        self._fh.write(compressor.compress(self._last_data) + compressor.flush())
         # Flushed to the OS after every record: a killed process leaves whole records
         # behind (the last one at most cut short, which repair removes).
         self._fh.flush()
@@ -292,7 +307,14 @@ class RotatingWarcWriter:
         request = self._request_record(writer, ex, date)
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
         location = self._write(response)
-        self._write(request)
+        response_data = self._last_data
+        request_location = self._write(request)
+        if self.on_written is not None:
+            self.on_written(location.filename, [
+                WrittenRecord(response_data, location.offset, location.length),
+                WrittenRecord(self._last_data, request_location.offset, request_location.length),
+            ])
+        self._last_data = b""
         return location
 
     def write_metadata(self, url: str, concurrent_to: str, fields: Iterable[tuple[str, str]]) -> None:

@@ -19,6 +19,7 @@ from storage.cdxj import (
     by_closeness,
     check_timestamp,
     index_warcs,
+    index_written,
     timestamp_seconds,
     url_key,
 )
@@ -54,9 +55,10 @@ def exchange(url: str, body: bytes = HTML, headers=(), *, status=200, reason="OK
     )
 
 
-def write_sample_warc(directory: Path, *, with_br: bool = True, with_post: bool = False) -> Path:
+def write_sample_warc(directory: Path, *, with_br: bool = True, with_post: bool = False, on_written=None) -> Path:
     """Responses (plain, gzip, br), a redirect, revisits of both profiles, a metadata record."""
-    writer = RotatingWarcWriter(directory, WarcInfo("test/1", "test-agent", "obey"), prefix="test")
+    writer = RotatingWarcWriter(directory, WarcInfo("test/1", "test-agent", "obey"), prefix="test",
+                                on_written=on_written)
     first = writer.write_exchange(exchange("http://example.com/a?b=2&a=1"))
     writer.write_exchange(exchange("https://www.example.com/gz", gzip.compress(HTML, mtime=0),
                                    [("Content-Encoding", "gzip")]))
@@ -105,6 +107,17 @@ def test_post_captures_get_their_own_key_like_the_cli(tmp_path: Path):
     assert index.lookup("http://example.com/search") == []  # a GET never gets the POST answer
     key = url_key("http://example.com/search", "POST", b"q=news&page=2", "application/x-www-form-urlencoded")
     assert index.lookup_key(key) == post
+
+
+@pytest.mark.parametrize("with_post", [False, True])
+def test_lines_made_while_writing_are_the_lines_of_the_file(tmp_path: Path, with_post: bool):
+    made: list[str] = []
+    warc = write_sample_warc(tmp_path / "warc", with_post=with_post,
+                             on_written=lambda name, records: made.extend(index_written(records, name)))
+    out = tmp_path / "index.cdxj"
+    index_warcs([warc], out)
+    assert sorted(made) == out.read_text().splitlines(keepends=True)
+    assert len(made) == 6 + with_post
 
 
 def corpus_files() -> list[Path]:

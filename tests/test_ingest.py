@@ -154,6 +154,20 @@ def test_the_crawlers_own_schema_check_agrees_with_an_independent_validator(inge
         assert crawler_check(record) and schema_errors(record), record
 
 
+def test_index_made_while_writing_is_the_index_of_the_files(ingested, tmp_path):
+    import shutil
+
+    from storage.archive_index import index_path, rebuild_index
+
+    archive, _urls, _result = ingested
+    made = index_path(archive).read_text()
+    copy = tmp_path / "copy"
+    shutil.copytree(archive, copy)
+    rebuild_index(copy)  # every WARC read back from disk
+    assert made == index_path(copy).read_text()
+    assert len(made.splitlines()) >= 13
+
+
 def test_redirects_and_errors_archived(ingested, news_server):
     archive, _urls, _result = ingested
     resp = responses(archive)
