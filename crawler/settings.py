@@ -157,6 +157,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Retries as the stock middleware does, but waits for Retry-After first.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.politeness.RetryAfterMiddleware": 550,
+    # Scrapy's meta-refresh redirects, without decoding the whole page to find them.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.metarefresh.HeadMetaRefreshMiddleware": 580,
     # Next to the download handler: sees bodies as received, every redirect and retry.
     "crawler.capture.WarcCaptureMiddleware": 950,
 }

@@ -311,3 +311,23 @@ def test_bad_warc_gzip_level_is_a_usage_error(news_server, archive):
     result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
                          "-s", "ARCHIVE_WARC_GZIP_LEVEL=10", news_server.url("/echo"))
     assert result.code == 2 and "ARCHIVE_WARC_GZIP_LEVEL must be 0-9" in result.stderr
+
+
+@pytest.mark.parametrize("refresh_at", ["head", "after_4096_chars"])
+def test_meta_refresh_on_a_big_page_is_followed_as_scrapy_does(news_server, archive, refresh_at):
+    target_path = f"/page/dw.com/DW_2024_01_30?refreshed={refresh_at}"
+    refresh = f'<meta http-equiv="refresh" content="0; url={target_path}">'
+    filler = "<p>" + "Lorem ipsum dolor sit amet. " * 4000 + "</p>"  # about 110 KB
+    head, late = (refresh, "") if refresh_at == "head" else ("", "<!--" + "x" * 5000 + "-->" + refresh)
+    page = f"<html><head><title>Moved</title>{head}</head><body>{late}{filler}</body></html>".encode()
+    news_server.set_page(f"/moved/{refresh_at}", page)
+    url = news_server.url(f"/moved/{refresh_at}")
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), url)
+    assert result.code == 0, result.stderr
+    (line,) = json_records(archive)
+    target = news_server.url(target_path)
+    if refresh_at == "head":
+        assert line["final_url"] == target and line["word_count"] > 200
+        assert set(responses(archive)) >= {url, target}  # the refresh page is archived too
+    else:  # Scrapy reads the first 4,096 characters only
+        assert line["final_url"] == url and news_server.hits(target_path) == 0
