@@ -202,6 +202,12 @@ class _Digests:
     parts: int  # 0: a single PutObject
     md5_etag: Callable[[], str]  # the ETag S3 computes, only when needed (MD5 is slow)
 
+    @classmethod
+    def of(cls, path: Path, size: int, whole: bytes, composite: str | None, parts: int,
+           part_size: int | None) -> _Digests:
+        """From the file's SHA-256 and its parts' composite, computed by the caller."""
+        return cls(size, whole.hex(), _b64(whole), composite, parts, functools.partial(_md5_etag, path, part_size))
+
 
 def _sha256(fh: BinaryIO) -> bytes:
     fh.seek(0)
@@ -250,14 +256,7 @@ def _digests(fh: BinaryIO, size: int, part_size: int | None) -> _Digests:
     path = Path(fh.name)  # type: ignore[attr-defined]
     whole = _sha256(fh)
     composite, parts = _composite(path, part_size) if part_size else (None, 0)
-    return _Digests(
-        size,
-        whole.hex(),
-        _b64(whole),
-        composite,
-        parts,
-        functools.partial(_md5_etag, path, part_size),
-    )
+    return _Digests.of(path, size, whole, composite, parts, part_size)
 
 
 def _client_error(exc: bexc.ClientError) -> tuple[int | None, str, str]:
@@ -584,14 +583,7 @@ class S3Backend:
                 composite, parts = cutting.result() if cutting is not None else (None, 0)
             except OSError as exc:
                 raise self._error(exc, reading, full) from None
-            return _Digests(
-                size,
-                whole.hex(),
-                _b64(whole),
-                composite,
-                parts,
-                functools.partial(_md5_etag, local_path, part_size),
-            )
+            return _Digests.of(local_path, size, whole, composite, parts, part_size)
 
         action = f"upload of {key}"
         existing = self._head(full, action)

@@ -166,7 +166,6 @@ class RotatingWarcWriter:
         self._fh = None
         self._writer: WARCWriter | None = None
         self._path: Path | None = None
-        self._last_data = b""  # the last record written, uncompressed
         self.closed_files: list[Path] = []
 
     # -- file lifecycle -------------------------------------------------------------
@@ -209,21 +208,22 @@ class RotatingWarcWriter:
         return final
 
     # -- records --------------------------------------------------------------------
-    def _write(self, record) -> RecordLocation:
+    def _write(self, record) -> tuple[RecordLocation, bytes]:
+        """Appends `record` as one gzip member; returns where it lies and its uncompressed bytes."""
         assert self._fh is not None and self._writer is not None and self._path is not None
         offset = self._fh.tell()
         buffer = self._record_buffer
         buffer.seek(0)
         buffer.truncate()
         self._writer.write_record(record)
-        self._last_data = buffer.getvalue()
+        data = buffer.getvalue()
         compressor = zlib_ng.compressobj(self.gzip_level, zlib_ng.DEFLATED, 31)  # 31: gzip framing
-        self._fh.write(compressor.compress(self._last_data) + compressor.flush())
+        self._fh.write(compressor.compress(data) + compressor.flush())
         # Flushed to the OS after every record: a killed process leaves whole records
         # behind (the last one at most cut short, which repair removes).
         self._fh.flush()
         headers = record.rec_headers
-        return RecordLocation(
+        location = RecordLocation(
             filename=self._path.name.removesuffix(OPEN_SUFFIX),
             offset=offset,
             length=self._fh.tell() - offset,
@@ -231,6 +231,7 @@ class RotatingWarcWriter:
             payload_digest=headers.get_header("WARC-Payload-Digest"),
             date=headers.get_header("WARC-Date"),
         )
+        return location, data
 
     def _request_record(self, writer: WARCWriter, ex: HttpExchange, date: str):
         headers = list(ex.request_headers)
@@ -306,15 +307,13 @@ class RotatingWarcWriter:
         """The response (or revisit) record, then its request record pointing at it."""
         request = self._request_record(writer, ex, date)
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
-        location = self._write(response)
-        response_data = self._last_data
-        request_location = self._write(request)
+        location, response_data = self._write(response)
+        request_location, request_data = self._write(request)
         if self.on_written is not None:
             self.on_written(location.filename, [
                 WrittenRecord(response_data, location.offset, location.length),
-                WrittenRecord(self._last_data, request_location.offset, request_location.length),
+                WrittenRecord(request_data, request_location.offset, request_location.length),
             ])
-        self._last_data = b""
         return location
 
     def write_metadata(self, url: str, concurrent_to: str, fields: Iterable[tuple[str, str]]) -> None:
