@@ -19,14 +19,14 @@ import functools
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from charset_normalizer import from_bytes
-from htmldate import find_date
 import lxml.html
+from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 from trafilatura import bare_extraction
@@ -38,124 +38,12 @@ from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from crawler import cleaning
+from crawler.extract_options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
 
-EXTRACTOR_VERSION = "1.0.0"
-
-RESULT_KEYS = (
-    "title",
-    "authors",
-    "published",
-    "modified",
-    "language",
-    "language_source",
-    "site_name",
-    "description",
-    "tags",
-    "canonical_url",
-    "text",
-    "word_count",
-    "links",
-    "paywalled",
-    "text_digest",
-    "reason",
-)
-FOCUS_VALUES = ("balanced", "precision", "recall")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 # magic numbers of payloads that are certainly not HTML (pdf, zip, gzip, png, gif, jpeg, webp/riff)
 BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"RIFF")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """Every extraction knob, with its default. Build once and reuse for every page."""
-
-    # trafilatura's focus: "balanced", "precision" or "recall"
-    focus: str = "balanced"
-    include_tables: bool = True
-    # our two boilerplate layers (switchable for benchmarks and bisecting)
-    clean_dom: bool = True
-    clean_text: bool = True
-    # phrase lists applied by the text layer (all of them by default: pages mix languages)
-    boilerplate_languages: tuple[str, ...] = cleaning.LANGUAGES
-    detect_language: bool = True
-    # htmldate's extensive search (offline: it only scans the page)
-    date_extensive: bool = True
-    # below this many words an extraction is "too_short": menus and error stubs have a
-    # handful; the shortest full-truth body in the dev corpus (space-separated scripts) has
-    # 119 words, so 8 keeps one-sentence briefs too
-    min_words: int = 8
-    # a body shorter than this, on a page marked not free / showing a paywall, is a teaser;
-    # calibrated on the dev corpus: complete bodies of paywall-marked pages there have
-    # >= 260 words, the register-walled teaser (badische-zeitung) 79
-    teaser_words: int = 150
-    max_bytes: int = 20_000_000
-    _extractor: Extractor = field(init=False, repr=False, compare=False)
-    _rules: cleaning.Rules = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.focus not in FOCUS_VALUES:
-            raise ValueError(
-                f"EXTRACT_FOCUS must be one of {', '.join(FOCUS_VALUES)}, not {self.focus!r}"
-            )
-        for name, value in (
-            ("EXTRACT_MIN_WORDS", self.min_words),
-            ("EXTRACT_TEASER_WORDS", self.teaser_words),
-            ("EXTRACT_MAX_BYTES", self.max_bytes),
-        ):
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, not {value}")
-        unknown = set(self.boilerplate_languages) - set(cleaning.LANGUAGES)
-        if unknown:
-            raise ValueError(
-                f"EXTRACT_BOILERPLATE_LANGUAGES: no phrase list for {', '.join(sorted(unknown))} "
-                f"(known: {', '.join(cleaning.LANGUAGES)})"
-            )
-        extractor = Extractor(
-            output_format="python",
-            precision=self.focus == "precision",
-            recall=self.focus == "recall",
-            comments=False,
-            tables=self.include_tables,
-            # links=False as in plain trafilatura: with <ref> kept its link-density
-            # heuristics let teaser lists through; cited links are mapped back instead
-            links=False,
-        )
-        extractor.max_file_size = self.max_bytes
-        object.__setattr__(self, "_extractor", extractor)
-        object.__setattr__(self, "_rules", cleaning.load_rules(tuple(self.boilerplate_languages)))
-
-    def __reduce__(self) -> tuple[type[ExtractOptions], tuple[Any, ...]]:
-        # pickle the knobs only (options travel to worker processes); the trafilatura
-        # Extractor and compiled rules are rebuilt on the other side
-        return (type(self), tuple(getattr(self, f.name) for f in fields(self) if f.init))
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> ExtractOptions:
-        """Read our EXTRACT_* keys from a ``scrapy.settings.Settings``."""
-        defaults = cls()
-
-        def read(name: str, getter: str, default: Any) -> Any:
-            try:
-                return getattr(settings, getter)(name, default)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{name}: {exc}") from None
-
-        languages = read(
-            "EXTRACT_BOILERPLATE_LANGUAGES", "getlist", list(defaults.boilerplate_languages)
-        )
-        return cls(
-            focus=str(read("EXTRACT_FOCUS", "get", defaults.focus)).strip().lower(),
-            include_tables=read("EXTRACT_INCLUDE_TABLES", "getbool", defaults.include_tables),
-            clean_dom=read("EXTRACT_CLEAN_DOM", "getbool", defaults.clean_dom),
-            clean_text=read("EXTRACT_CLEAN_TEXT", "getbool", defaults.clean_text),
-            boilerplate_languages=tuple(str(lang).strip().lower() for lang in languages),
-            detect_language=read("EXTRACT_DETECT_LANGUAGE", "getbool", defaults.detect_language),
-            date_extensive=read("EXTRACT_DATE_EXTENSIVE", "getbool", defaults.date_extensive),
-            min_words=read("EXTRACT_MIN_WORDS", "getint", defaults.min_words),
-            teaser_words=read("EXTRACT_TEASER_WORDS", "getint", defaults.teaser_words),
-            max_bytes=read("EXTRACT_MAX_BYTES", "getint", defaults.max_bytes),
-        )
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -181,6 +69,23 @@ def extract(
             text=None, word_count=0, text_digest=None, links=[], reason="extraction_error"
         )
     return result
+
+
+@functools.lru_cache(maxsize=16)
+def _trafilatura_options(options: ExtractOptions) -> Extractor:
+    """trafilatura's settings for our knobs, built once per set of options."""
+    extractor = Extractor(
+        output_format="python",
+        precision=options.focus == "precision",
+        recall=options.focus == "recall",
+        comments=False,
+        tables=options.include_tables,
+        # links=False as in plain trafilatura: with <ref> kept its link-density
+        # heuristics let teaser lists through; cited links are mapped back instead
+        links=False,
+    )
+    extractor.max_file_size = options.max_bytes
+    return extractor
 
 
 def _result() -> dict[str, Any]:
@@ -215,9 +120,10 @@ def _extract(
 
     meta = read_metadata(tree, url, options)
     result.update(meta.fields)
-    dom = cleaning.clean_tree(tree, options._rules) if options.clean_dom else cleaning.DomReport()
+    rules = cleaning.load_rules(options.boilerplate_languages)
+    dom = cleaning.clean_tree(tree, rules) if options.clean_dom else cleaning.DomReport()
 
-    extractor = copy.copy(options._extractor)
+    extractor = copy.copy(_trafilatura_options(options))
     extractor.url = extractor.source = result["canonical_url"] or url
     doc = bare_extraction(tree, options=extractor)
     if not isinstance(doc, Document) and dom.removed:
@@ -232,7 +138,7 @@ def _extract(
     paragraphs = render_paragraphs(doc.body)
     if options.clean_text:
         paragraphs, text_report = cleaning.clean_paragraphs(
-            paragraphs, options._rules, title=result["title"]
+            paragraphs, rules, title=result["title"]
         )
     else:
         text_report = cleaning.TextReport()
@@ -243,7 +149,7 @@ def _extract(
     named = text_report.authors or any(
         not cleaning.is_organisation(a, publishers) for a in declared
     )
-    markup = [] if named else cleaning.dom_authors(tree, options._rules)
+    markup = [] if named else cleaning.dom_authors(tree, rules)
     result["authors"] = cleaning.choose_authors(declared, text_report.authors, markup, publishers)
     words = count_words(text)
 
@@ -515,11 +421,13 @@ def _json_ld(tree: HtmlElement, doc: Document) -> dict[str, Any]:
     for elem in LD_JSON_XPATH(tree):
         if not elem.text or not elem.text.strip():
             continue
-        raw = normalize_json(JSON_MINIFY.sub(r"\1", elem.text))
         try:
-            schema = json.loads(raw, strict=False)
+            # trafilatura minifies first (a regex pass over the whole block, ~0.6 ms a page on
+            # the corpus); whitespace between JSON tokens changes nothing for json.loads
+            schema = json.loads(normalize_json(elem.text), strict=False)
         except ValueError:
-            extract_json_parse_error(raw, doc)
+            # its reader of broken JSON-LD, though, works on the minified text
+            extract_json_parse_error(normalize_json(JSON_MINIFY.sub(r"\1", elem.text)), doc)
             continue
         with contextlib.suppress(Exception):  # trafilatura's reader trips on odd shapes
             extract_json(schema, doc)

@@ -11,7 +11,7 @@ from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.config import WorkerConfig
-from crawler.extraction import EXTRACTOR_VERSION, ExtractOptions
+from crawler.extract_options import EXTRACTOR_VERSION, ExtractOptions
 from crawler.records import analyse_item, build_record, capture_metadata, extractor_info, outcome_of
 from crawler.session import ArchiveSession, session_for
 from crawler.workers import WorkerPool

@@ -7,9 +7,9 @@ carries the reason a URL gave no response. Both become exactly one JSON line.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from importlib.metadata import version as package_version
 from typing import Any
 
-import trafilatura
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from crawler.capture import CAPTURE_META, FETCHED_AT_META, WARC_META
 from crawler.download import TRUNCATED_META, NotInArchive
 from crawler.analysis import analyse_page
-from crawler.extraction import RESULT_KEYS
+from crawler.extract_options import RESULT_KEYS
 from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
 from storage.schema import SCHEMA_VERSION
 
@@ -120,7 +120,7 @@ async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: An
 
 
 def extractor_info(version: str) -> dict[str, str]:
-    return {"name": "newsarchive", "version": version, "trafilatura": trafilatura.__version__}
+    return {"name": "newsarchive", "version": version, "trafilatura": package_version("trafilatura")}
 
 
 def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, Any]:
