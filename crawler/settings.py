@@ -170,7 +170,10 @@ ITEM_PIPELINES = {
 # Settings decided from other settings: the user agent, the archive download handler.
 ADDONS = {"crawler.addons.NewsArchiveAddon": 0, "crawler.distributed.addon.DistributedAddon": 10}
 EXTENSIONS = {
+    # No listening consoles: an archival crawl takes no commands from the network (and the
+    # remote-control one imports aiohttp at every start).
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.progress.Progress": 500,
 }
 RETRY_TIMES = 2
