@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ahocorasick_rs import AhoCorasick
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -369,7 +370,7 @@ class Prefilter:
 
     Python's re tries every branch of an alternation at every position. Most patterns
     start with a literal word: a trie of those words (one regex) rejects most text after
-    a character comparison, and ``positions`` finds them with str.find, faster still.
+    a character comparison, and ``positions`` finds them all in one Aho-Corasick pass.
     ^-anchored patterns without a literal start are only tried at the start.
     """
 
@@ -379,6 +380,8 @@ class Prefilter:
     start_words: tuple[str, ...]
     others: re.Pattern[str] | None
     start_others: re.Pattern[str] | None
+    # words, then start_words: a match's index tells which list it came from
+    finder: AhoCorasick | None
 
     @classmethod
     def build(cls, patterns: list[str], min_prefix: int = MIN_PREFIX) -> Prefilter:
@@ -407,6 +410,11 @@ class Prefilter:
             start_words=tuple(sorted(_minimal(words[True]))),
             others=compile_(False, others[False]),
             start_others=compile_(True, others[True]),
+            finder=(
+                AhoCorasick(sorted(_minimal(words[False])) + sorted(_minimal(words[True])))
+                if words[False] or words[True]
+                else None
+            ),
         )
 
     def search(self, text: str) -> bool:
@@ -414,18 +422,11 @@ class Prefilter:
 
     def positions(self, text: str) -> Iterator[int]:
         """Where matches may start in ``text`` (lines count as starts for ^-patterns)."""
-        find = text.find
-        for word in self.words:
-            at = find(word)
-            while at >= 0:
-                yield at
-                at = find(word, at + 1)
-        for word in self.start_words:
-            at = find(word)
-            while at >= 0:
-                if at == 0 or text[at - 1] == "\n":
+        if self.finder is not None:
+            anywhere = len(self.words)
+            for index, at, _end in self.finder.find_matches_as_indexes(text, overlapping=True):
+                if index < anywhere or at == 0 or text[at - 1] == "\n":
                     yield at
-                at = find(word, at + 1)
         for pattern in (self.others, self.start_others):
             if pattern is not None:
                 yield from (match.start() for match in pattern.finditer(text))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import pickle
 
 import pytest
 from lxml import html as lxml_html
 
 from crawler import cleaning
+from tests.newsserver import CORPUS, corpus_pages
 from crawler.cleaning import (
     LANGUAGES,
     choose_authors,
@@ -131,6 +133,25 @@ def test_prefilter_lets_every_boilerplate_example_through() -> None:
     rules = load_rules()
     for text in BOILERPLATE:
         assert rules.paragraph_prefilter.search(cleaning.normalise(text).lower()), text
+
+
+def test_dom_prefilters_miss_no_marker_or_share_link_of_the_corpus_pages() -> None:
+    """The prefilters only narrow down where the full patterns run: every class/id value and
+    every link of the recorded pages that the full patterns match must be among their hits."""
+    rules = load_rules()
+    checked = 0
+    for site, name in corpus_pages(True):
+        page = gzip.decompress((CORPUS / "pages" / site / f"{name}.html.gz").read_bytes())
+        tree = lxml_html.fromstring(page)
+        values = cleaning.MARKER_VALUES(tree)
+        expected = [v for v in values if rules.dom_marker.search(v.lower())]
+        assert set(expected) <= set(cleaning._hits(values, rules.marker_prefilter)), (site, name)
+        hrefs = cleaning.HREF_VALUES(tree)
+        expected_links = [h for h in hrefs if rules.share_link.search(h.lower())]
+        found = cleaning._hits(hrefs, rules.share_prefilter)
+        assert set(expected_links) <= set(found), (site, name)
+        checked += len(expected) + len(expected_links)
+    assert checked > 1000  # the pages do carry such markers: the test compares something
 
 
 def test_literal_prefixes() -> None:
