@@ -1,10 +1,12 @@
 """End-to-end ingest throughput against the extraction-only limit, measured in one run.
 
     python bench/ingest_throughput.py [--pages 500] [--runs 3] [--workers N]
+                                      [--encoding gzip|br|identity] [--compare]
 
 Starts the local news server (tests/newsserver.py) serving N copies of the recorded corpus
-pages under distinct URLs, each with a payload of its own (none is a revisit), and prints, per
-run and as min/median/max:
+pages under distinct URLs, each with a payload of its own (none is a revisit), gzip-encoded as
+news servers send HTML (compressed once, before the timed runs, as a server's cache would),
+and prints, per run and as min/median/max:
   1. extraction alone over the same pages from memory, one process and one process per core
      (the multi-process limit): our extraction (crawler.extraction.extract: trafilatura plus
      metadata, boilerplate cleaning, language and links), and plain `trafilatura.extract`; the
@@ -13,7 +15,8 @@ run and as min/median/max:
      the command's wall time and over the crawl itself (Scrapy's elapsed time);
   3. the ratios of (2) to the multi-process limits of (1);
   4. CPU per page of the crawler process and of the extraction workers;
-  5. peak RSS of the whole ingest process tree.
+  5. peak RSS of the whole ingest process tree;
+  6. with --compare, the same pages through `wget --warc-file` and trafilatura's command line.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import gzip
 import itertools
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -42,14 +47,25 @@ from crawler.extraction import ExtractOptions, extract  # noqa: E402
 from tests.newsserver import CORPUS, NewsServer, corpus_pages, distinct_mark  # noqa: E402
 
 
-def page_set(n: int) -> list[tuple[str, str, bytes]]:
+def page_set(n: int, encoding: str = "identity") -> list[tuple[str, str, bytes]]:
+    """(path served, URL given to the extractors, decoded body) of n distinct pages; the server
+    sends them with Content-Encoding `encoding`, as news servers send HTML (gzip or br)."""
     pages = corpus_pages(True)
+    query = "" if encoding == "identity" else f"?enc={encoding}"
     out = []
     for i, (site, name) in enumerate(itertools.islice(itertools.cycle(pages), n)):
         # each copy has a payload of its own, as distinct articles have: none is archived as a revisit
         body = gzip.decompress((CORPUS / "pages" / site / f"{name}.html.gz").read_bytes()) + distinct_mark(i)
-        out.append((f"/distinct/{i}/{site}/{name}", f"http://127.0.0.1/distinct/{i}/{site}/{name}", body))
+        out.append((f"/distinct/{i}/{site}/{name}{query}", f"http://127.0.0.1/distinct/{i}/{site}/{name}", body))
     return out
+
+
+def warm_server(server: NewsServer, pages: list[tuple[str, str, bytes]]) -> None:
+    """Fetch every page once, so the server compresses each before the timed runs (a web
+    server's cache), not on the crawler's CPU during them."""
+    for path, _url, _body in pages:
+        with urllib.request.urlopen(server.url(path)) as response:
+            response.read()
 
 
 def _extract_one(args: tuple[bytes, str]) -> int:
@@ -165,12 +181,41 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()))
 
 
-def memory_scaling(sizes: list[int], workers: int) -> None:
+def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> None:
+    """The same pages through tools a user might pick instead (for context, not a target)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "urls.txt"
+        listing.write_text("\n".join(server.url(path) for path, _url, _body in pages))
+        if shutil.which("wget"):
+            start = time.perf_counter()
+            subprocess.run(["wget", "-q", "-i", str(listing), "-O", "/dev/null", "--warc-file", f"{tmp}/wget"],
+                           cwd=tmp, check=False)
+            rate = len(pages) / (time.perf_counter() - start)
+            print(f"wget --warc-file (fetch + WARC, no extraction, one connection at a time): {rate:6.1f} p/s")
+        # trafilatura's own command line: its downloader (threads) and extraction, no archive;
+        # its politeness pause and loopback refusal switched off, as our ingest's are
+        config = Path(tmp) / "trafilatura.cfg"
+        defaults = (Path(trafilatura.__file__).parent / "settings.cfg").read_text()
+        config.write_text(re.sub(r"(?m)^SLEEP_TIME = .*$", "SLEEP_TIME = 0",
+                                 re.sub(r"(?m)^SSRF_PROTECTION = .*$", "SSRF_PROTECTION = off", defaults)))
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from trafilatura.cli import main; main()", "-i", str(listing),
+                        "-o", f"{tmp}/trafilatura", "--parallel", str(workers), "--config-file", str(config)],
+                       cwd=tmp, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - start
+        written = len(list(Path(tmp, "trafilatura").glob("*"))) if Path(tmp, "trafilatura").exists() else 0
+        print(f"trafilatura -i (its downloader + extraction, no archive, --parallel {workers}): "
+              f"{len(pages) / elapsed:6.1f} p/s ({written} texts written)")
+
+
+def memory_scaling(sizes: list[int], workers: int, encoding: str) -> None:
     """Peak RSS of the ingest process tree against crawl size: it should stay flat."""
     peaks = {}
-    with NewsServer(keep_bodies=False) as server:
+    with NewsServer(keep_bodies=False, cache_encoded=True) as server:
         for n in sizes:
-            run = ingest_rate(server, page_set(n), workers)
+            pages = page_set(n, encoding)
+            warm_server(server, pages)
+            run = ingest_rate(server, pages, workers)
             peaks[n] = run.peak_kb
             print(f"N={n:6d}: {run.archived} archived, {run.rate:5.1f} pages/s, peak RSS {run.peak_kb / 1024:6.0f} MB",
                   flush=True)
@@ -184,20 +229,26 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--encoding", choices=("gzip", "br", "identity"), default="gzip",
+                        help="Content-Encoding the server sends the pages with (default gzip, as news servers do)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also: the same pages through wget --warc-file and trafilatura's command line")
     parser.add_argument("--memory-sizes", metavar="N,N", default="",
                         help="instead: peak RSS of `crawler ingest` at these page counts (e.g. 1000,10000)")
     args = parser.parse_args()
     if args.memory_sizes:
-        return memory_scaling([int(n) for n in args.memory_sizes.split(",")], args.workers)
-    pages = page_set(args.pages)
+        return memory_scaling([int(n) for n in args.memory_sizes.split(",")], args.workers, args.encoding)
+    pages = page_set(args.pages, args.encoding)
     mean_kb = sum(len(b) for *_x, b in pages) / len(pages) / 1024
-    print(f"{len(pages)} pages from {len(corpus_pages(True))} recorded corpus pages, mean {mean_kb:.0f} KB, "
+    print(f"{len(pages)} pages from {len(corpus_pages(True))} recorded corpus pages, mean {mean_kb:.0f} KB "
+          f"(sent with Content-Encoding {args.encoding}), "
           f"{args.workers} extraction workers, {os.cpu_count()} cores")
     single, multi, e2e, ratios, peaks, crawling, crawl_ratios = [], [], [], [], [], [], []
     plain_multi, plain_ratios, plain_wall_ratios = [], [], []
     main_ms: list[float] = []
     worker_ms: list[float] = []
-    with NewsServer(keep_bodies=False) as server:
+    with NewsServer(keep_bodies=False, cache_encoded=True) as server:
+        warm_server(server, pages)
         for run in range(1, args.runs + 1):
             s = extraction_rate(pages, 1)
             # The limits are measured before and after the ingest and averaged: this machine's
@@ -219,6 +270,8 @@ def main() -> None:
                   f"crawling ({got.archived} archived) | ratio {got.rate / m:4.2f} wall, "
                   f"{got.crawl_rate / m:4.2f} crawling | CPU/page: crawler {main_ms[-1]:5.1f} ms, "
                   f"workers {worker_ms[-1]:5.1f} ms | peak RSS {got.peak_kb / 1024:6.0f} MB", flush=True)
+        if args.compare:
+            other_tools(server, pages, args.workers)
 
     def spread(xs: list[float]) -> str:
         return f"min {min(xs):.2f}  median {statistics.median(xs):.2f}  max {max(xs):.2f}"

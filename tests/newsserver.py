@@ -99,7 +99,7 @@ def _corpus_file(corpus: Path, site: str, name: str) -> tuple[bytes, int] | None
 
 @functools.lru_cache(maxsize=256)
 def _encode(body: bytes, encoding: str) -> bytes:
-    """Deterministic gzip (mtime=0) or brotli; cached so repeated fetches share one object."""
+    """Deterministic gzip (mtime=0) or brotli."""
     if encoding == "gzip":
         return gzip.compress(body, mtime=0)
     if encoding == "br" and brotli is not None:
@@ -349,7 +349,7 @@ class _Handler(BaseHTTPRequestHandler):
             if enc in ("gzip", "br"):
                 if enc == "br" and brotli is None:
                     return self._respond(501, _small_page("501 brotli not installed"))
-                body = _encode(body, enc)
+                body = owner.encoded(path, body, enc)
                 hdrs = [("Content-Encoding", enc), ("Vary", "Accept-Encoding")]
             chunk = self._int("chunk", 8192) or 8192
             return self._entity(
@@ -459,12 +459,15 @@ class NewsServer:
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, corpus: Path | None = None,
-        keep_bodies: bool = True,
+        keep_bodies: bool = True, cache_encoded: bool = False,
     ) -> None:
         self.host = host
         self._want_port = port
         self.corpus = Path(corpus or CORPUS).resolve()
         self.keep_bodies = keep_bodies  # False: `sent` stays empty (long benchmarks)
+        # True: a page's gzip/br body is made once and kept, as a web server's cache does
+        # (benchmarks: the server's compressing must not take the crawler's CPU)
+        self._encoded: dict[tuple[str, str], bytes] | None = {} if cache_encoded else None
         self._lock = threading.Lock()
         self._requests: list[Request] = []
         self._sent: dict[str, bytes] = {}
@@ -474,6 +477,17 @@ class NewsServer:
         self._conns: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def encoded(self, path: str, body: bytes, encoding: str) -> bytes:
+        if self._encoded is None:
+            return _encode(body, encoding)
+        with self._lock:
+            found = self._encoded.get((path, encoding))
+        if found is None:
+            found = _encode(body, encoding)
+            with self._lock:
+                self._encoded[(path, encoding)] = found
+        return found
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> NewsServer:
