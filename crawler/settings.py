@@ -170,8 +170,7 @@ ITEM_PIPELINES = {
 # Settings decided from other settings: the user agent, the archive download handler.
 ADDONS = {"crawler.addons.NewsArchiveAddon": 0, "crawler.distributed.addon.DistributedAddon": 10}
 EXTENSIONS = {
-    # No listening consoles: an archival crawl takes no commands from the network (and the
-    # remote-control one imports aiohttp at every start).
+    # No listening consoles: an archival crawl takes no commands from the network.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.progress.Progress": 500,
