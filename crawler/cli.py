@@ -22,7 +22,6 @@ from crawler.runner import (
     run_spider,
     run_spiders,
 )
-
 from crawler.workers import start_fork_server
 
 log = structlog.get_logger()

@@ -24,8 +24,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from charset_normalizer import from_bytes
 import lxml.html
+from charset_normalizer import from_bytes
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction

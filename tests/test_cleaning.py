@@ -9,7 +9,6 @@ import pytest
 from lxml import html as lxml_html
 
 from crawler import cleaning
-from tests.newsserver import CORPUS, corpus_pages
 from crawler.cleaning import (
     LANGUAGES,
     choose_authors,
@@ -19,6 +18,7 @@ from crawler.cleaning import (
     paragraph_category,
     parse_byline,
 )
+from tests.newsserver import CORPUS, corpus_pages
 
 # Paragraphs that must never reach the text (the leftovers named in issue #3 first).
 BOILERPLATE = [
