@@ -403,18 +403,16 @@ class Prefilter:
             return re.compile(f"^(?:{body})", re.MULTILINE) if anchored else re.compile(body)
 
         never = re.compile(r"(?!x)x")
+        anywhere_words = tuple(sorted(_minimal(words[False])))
+        start_words = tuple(sorted(_minimal(words[True])))
         return cls(
             anywhere=compile_(False, _trie(words[False]) + others[False]) or never,
             at_start=compile_(True, _trie(words[True]) + others[True]) or never,
-            words=tuple(sorted(_minimal(words[False]))),
-            start_words=tuple(sorted(_minimal(words[True]))),
+            words=anywhere_words,
+            start_words=start_words,
             others=compile_(False, others[False]),
             start_others=compile_(True, others[True]),
-            finder=(
-                AhoCorasick(sorted(_minimal(words[False])) + sorted(_minimal(words[True])))
-                if words[False] or words[True]
-                else None
-            ),
+            finder=AhoCorasick(anywhere_words + start_words) if anywhere_words or start_words else None,
         )
 
     def search(self, text: str) -> bool:
