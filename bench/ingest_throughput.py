@@ -211,7 +211,7 @@ def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
 def memory_scaling(sizes: list[int], workers: int, encoding: str) -> None:
     """Peak RSS of the ingest process tree against crawl size: it should stay flat."""
     peaks = {}
-    with NewsServer(keep_bodies=False, cache_encoded=True) as server:
+    with NewsServer(keep_bodies=False) as server:
         for n in sizes:
             pages = page_set(n, encoding)
             warm_server(server, pages)
@@ -252,7 +252,7 @@ def main() -> None:
     plain_multi, plain_ratios, plain_wall_ratios = [], [], []
     main_ms: list[float] = []
     worker_ms: list[float] = []
-    with NewsServer(keep_bodies=False, cache_encoded=True) as server:
+    with NewsServer(keep_bodies=False) as server:
         warm_server(server, pages)
         for run in range(1, args.runs + 1):
             s = extraction_rate(limit_set, 1)

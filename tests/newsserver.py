@@ -97,7 +97,6 @@ def _corpus_file(corpus: Path, site: str, name: str) -> tuple[bytes, int] | None
         return None
 
 
-@functools.lru_cache(maxsize=256)
 def _encode(body: bytes, encoding: str) -> bytes:
     """Deterministic gzip (mtime=0) or brotli."""
     if encoding == "gzip":
@@ -459,15 +458,15 @@ class NewsServer:
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, corpus: Path | None = None,
-        keep_bodies: bool = True, cache_encoded: bool = False,
+        keep_bodies: bool = True,
     ) -> None:
         self.host = host
         self._want_port = port
         self.corpus = Path(corpus or CORPUS).resolve()
         self.keep_bodies = keep_bodies  # False: `sent` stays empty (long benchmarks)
-        # True: a page's gzip/br body is made once and kept, as a web server's cache does
-        # (benchmarks: the server's compressing must not take the crawler's CPU)
-        self._encoded: dict[tuple[str, str], bytes] | None = {} if cache_encoded else None
+        # a page's gzip/br body is made once and kept, as a web server's cache does (benchmarks:
+        # the server's compressing must not take the crawler's CPU)
+        self._encoded: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
         self._requests: list[Request] = []
         self._sent: dict[str, bytes] = {}
@@ -479,8 +478,7 @@ class NewsServer:
         self._thread: threading.Thread | None = None
 
     def encoded(self, path: str, body: bytes, encoding: str) -> bytes:
-        if self._encoded is None:
-            return _encode(body, encoding)
+        """`body`, the corpus page served at `path`, with Content-Encoding `encoding`."""
         with self._lock:
             found = self._encoded.get((path, encoding))
         if found is None:
