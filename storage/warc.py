@@ -28,6 +28,10 @@ PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-d
 PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 # Scrapy (like every HTTP client) hands over a de-chunked body, so the framing header would lie.
 _DROPPED_RESPONSE_HEADERS = {"transfer-encoding"}
+# A payload the server already compressed is stored in its record's gzip member as it is
+# (deflate level 0): level 6 shrinks such records by 0.3-0.4% for 1.4-1.7 ms of CPU a page.
+_COMPRESSED_CODINGS = {"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"}
+STORED_LEVEL = 0
 
 
 @dataclass(frozen=True)
@@ -208,8 +212,9 @@ class RotatingWarcWriter:
         return final
 
     # -- records --------------------------------------------------------------------
-    def _write(self, record) -> tuple[RecordLocation, bytes]:
-        """Appends `record` as one gzip member; returns where it lies and its uncompressed bytes."""
+    def _write(self, record, level: int | None = None) -> tuple[RecordLocation, bytes]:
+        """Appends `record` as one gzip member (at `level`, the writer's own by default); returns
+        where it lies and its uncompressed bytes."""
         assert self._fh is not None and self._writer is not None and self._path is not None
         offset = self._fh.tell()
         buffer = self._record_buffer
@@ -217,7 +222,8 @@ class RotatingWarcWriter:
         buffer.truncate()
         self._writer.write_record(record)
         data = buffer.getvalue()
-        compressor = zlib_ng.compressobj(self.gzip_level, zlib_ng.DEFLATED, 31)  # 31: gzip framing
+        level = self.gzip_level if level is None else level
+        compressor = zlib_ng.compressobj(level, zlib_ng.DEFLATED, 31)  # 31: gzip framing
         self._fh.write(compressor.compress(data) + compressor.flush())
         # Flushed to the OS after every record: a killed process leaves whole records
         # behind (the last one at most cut short, which repair removes).
@@ -284,7 +290,11 @@ class RotatingWarcWriter:
             http_headers=self._response_http_headers(ex),
             warc_headers_dict=warc_headers,
         )
-        return self._write_pair(writer, response, ex, date)
+        compressed = ex.body and any(
+            name.lower() == "content-encoding" and value.strip().lower() in _COMPRESSED_CODINGS
+            for name, value in ex.response_headers
+        )
+        return self._write_pair(writer, response, ex, date, STORED_LEVEL if compressed else None)
 
     def write_revisit(self, ex: HttpExchange, original: Original, *, profile: str) -> RecordLocation:
         """A capture whose payload is already archived (or a 304): headers only."""
@@ -303,11 +313,13 @@ class RotatingWarcWriter:
         record.rec_headers.replace_header("WARC-Profile", profile)
         return self._write_pair(writer, record, ex, date)
 
-    def _write_pair(self, writer: WARCWriter, response, ex: HttpExchange, date: str) -> RecordLocation:
+    def _write_pair(
+        self, writer: WARCWriter, response, ex: HttpExchange, date: str, level: int | None = None
+    ) -> RecordLocation:
         """The response (or revisit) record, then its request record pointing at it."""
         request = self._request_record(writer, ex, date)
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
-        location, response_data = self._write(response)
+        location, response_data = self._write(response, level)
         request_location, request_data = self._write(request)
         if self.on_written is not None:
             self.on_written(location.filename, [

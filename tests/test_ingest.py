@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 import sys
@@ -305,6 +306,28 @@ def test_warc_gzip_level_trades_size_for_speed_and_stays_readable(news_server, t
         payloads[level] = {url: resp.raw for url, resp in responses(archive).items()}
     assert payloads[1] == payloads[9] and set(urls) <= set(payloads[1])  # the same bytes archived
     assert sizes[1] > sizes[9] * 1.05
+
+
+def test_payloads_the_server_compressed_are_stored_without_a_second_deflate(news_server, archive):
+    page = "/page/dw.com/DW_2023_04_28"
+    urls = {enc: news_server.url(f"{page}?enc={enc}") for enc in ("gzip", "br", "identity")}
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), *urls.values())
+    assert result.code == 0, result.stderr
+    assert warcio_check(warc_files(archive)).returncode == 0
+    members = {}  # url -> (gzip member as in the file, the record it holds)
+    for line in json_records(archive):
+        path = archive / "warc" / line["warc"]["filename"]
+        with open(path, "rb") as fh:
+            fh.seek(line["warc"]["offset"])
+            member = fh.read(line["warc"]["length"])
+        members[line["url"]] = (member, gzip.decompress(member))
+    for enc in ("gzip", "br"):
+        member, record = members[urls[enc]]
+        assert news_server.sent[page + f"?enc={enc}"] in record  # the payload as sent
+        assert len(member) >= len(record)  # stored: no CPU spent deflating it again...
+        assert len(member) <= len(gzip.compress(record, 6)) * 1.01  # ...for under 1% of size
+    member, record = members[urls["identity"]]
+    assert len(member) < len(record) / 3  # an uncompressed page is deflated as before
 
 
 def test_bad_warc_gzip_level_is_a_usage_error(news_server, archive):
