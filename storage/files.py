@@ -118,6 +118,12 @@ def repair_open_files(directory: Path) -> list[Repair]:
         if _writer_alive(path):
             continue
         size = path.stat().st_size
+        if path.name.endswith(".jsonl.gz" + OPEN_SUFFIX):
+            # a gzip copy cut short: the plain file it was made from is still whole
+            if path.with_name(path.name.removesuffix(".gz" + OPEN_SUFFIX)).exists():
+                path.unlink()
+                repairs.append(Repair(path=path, kept_bytes=0, dropped_bytes=size, closed=None))
+            continue
         if path.name.endswith(".warc.gz" + OPEN_SUFFIX):
             end = whole_gzip_members_end(path)
         else:
@@ -133,4 +139,11 @@ def repair_open_files(directory: Path) -> list[Repair]:
         else:
             closed = finish_open_file(path)
         repairs.append(Repair(path=path, kept_bytes=end, dropped_bytes=size - end, closed=closed))
+    for packed in sorted(directory.glob("*.jsonl.gz")):
+        # killed between the rename of a whole gzip copy and the removal of its plain file
+        plain = packed.with_name(packed.name.removesuffix(".gz"))
+        if plain.exists() and not _writer_alive(plain.with_name(plain.name + OPEN_SUFFIX)):
+            size = plain.stat().st_size
+            plain.unlink()
+            repairs.append(Repair(path=plain, kept_bytes=0, dropped_bytes=size, closed=None))
     return repairs

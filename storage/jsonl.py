@@ -55,14 +55,25 @@ class JsonLinesWriter:
             return None
         final = finish_open_file(self.path)
         if self.compress:
-            packed = final.with_name(final.name + ".gz")
-            with open(final, "rb") as src, gzip.open(packed, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            final.unlink()
-            final = packed
+            final = gzip_json_lines(final)
         if self.on_closed:
             self.on_closed(final)
         return final
+
+
+def gzip_json_lines(plain: Path) -> Path:
+    """`NAME.jsonl` -> `NAME.jsonl.gz`, so that a crash at any point leaves every line in
+    exactly one whole file: the gzip is written as `.open` and synced, renamed, and only then
+    the plain file goes (`repair_open_files` settles the two crash windows)."""
+    packing = plain.with_name(plain.name + ".gz" + OPEN_SUFFIX)
+    with open(plain, "rb") as src, open(packing, "wb") as raw:
+        with gzip.GzipFile(filename="", fileobj=raw, mode="wb") as dst:
+            shutil.copyfileobj(src, dst)
+        raw.flush()
+        os.fsync(raw.fileno())
+    packed = finish_open_file(packing)
+    plain.unlink()
+    return packed
 
 
 def read_json_line(path: Path, number: int) -> dict[str, Any] | None:

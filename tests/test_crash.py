@@ -21,6 +21,7 @@ from newsserver import CORPUS
 from warcutil import read_records, warc_files, warcio_check
 
 from storage.files import repair_open_files
+from storage.jsonl import JsonLinesWriter, read_json_lines
 from storage.warc import HttpExchange, RotatingWarcWriter, WarcInfo
 
 
@@ -72,6 +73,50 @@ def test_repair_leaves_files_of_live_writers_alone(tmp_path):
     assert repair_open_files(tmp_path) == []
     assert writer.current_path.exists()
     writer.close()
+
+
+def _json_lines_of_dead_writer(tmp_path: Path, lines: int) -> Path:
+    """A closed, whole `.jsonl` file as a writer that is gone left it."""
+    writer = JsonLinesWriter(tmp_path)
+    for i in range(lines):
+        writer.write({"url": f"http://example.org/{i}", "text": os.urandom(100).hex()})
+    plain = writer.close()
+    dead = plain.with_name(plain.name.replace(f"-{os.getpid()}.", "-999999999."))
+    os.rename(plain, dead)
+    return dead
+
+
+def _urls_in(folder: Path) -> list[str]:
+    return [line["url"] for path in sorted(folder.glob("*.jsonl*")) for line in read_json_lines(path)]
+
+
+def test_kill_while_gzipping_json_lines_leaves_each_line_once_in_a_whole_file(tmp_path):
+    plain = _json_lines_of_dead_writer(tmp_path, 300)
+    packing = plain.with_name(plain.name + ".gz.open")
+    whole = gzip.compress(plain.read_bytes())
+    packing.write_bytes(whole[: len(whole) // 2])  # the copy was cut short
+    repairs = repair_open_files(tmp_path)
+    assert [r.path for r in repairs] == [packing] and repairs[0].closed is None
+    assert not list(tmp_path.glob("*.open"))
+    assert _urls_in(tmp_path) == [f"http://example.org/{i}" for i in range(300)]
+
+
+def test_kill_after_the_gzip_copy_was_renamed_keeps_one_copy_of_each_line(tmp_path):
+    plain = _json_lines_of_dead_writer(tmp_path, 300)
+    packed = plain.with_name(plain.name + ".gz")
+    packed.write_bytes(gzip.compress(plain.read_bytes()))  # whole and renamed; plain not yet removed
+    repairs = repair_open_files(tmp_path)
+    assert [r.path for r in repairs] == [plain] and not plain.exists()
+    assert _urls_in(tmp_path) == [f"http://example.org/{i}" for i in range(300)]
+
+
+def test_gzipped_json_lines_replace_the_plain_file(tmp_path):
+    writer = JsonLinesWriter(tmp_path, compress=True)
+    writer.write({"url": "http://example.org/1"})
+    closed = writer.close()
+    assert closed.name.endswith(".jsonl.gz") and [p.name for p in tmp_path.iterdir()] == [closed.name]
+    assert read_json_lines(closed) == [{"url": "http://example.org/1"}]
+    assert repair_open_files(tmp_path) == []
 
 
 @pytest.mark.parametrize("delay", [1.5, 3.0, 4.5])
