@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from w3lib.url import canonicalize_url
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS versions (
 """
 
 
+@lru_cache(maxsize=1024)  # each page asks 3-4 times (request, capture, JSON line): bounded
 def url_key(url: str) -> str:
     return canonicalize_url(url, keep_fragments=False)
 
