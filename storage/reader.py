@@ -77,6 +77,11 @@ class StrictRecordIterator(ArchiveIterator):
         if next_line is None:
             next_line = self.reader.readline()
             if not next_line:
+                if self._inside_gzip_member():
+                    raise ArchiveReadError(
+                        self.label, self.record_start,
+                        "the file ends inside a gzip member (truncated)",
+                    )
                 raise EOFError  # a clean end of file
         try:
             record = super()._next_record(next_line)
@@ -99,6 +104,17 @@ class StrictRecordIterator(ArchiveIterator):
             # longer allows). The index needs no decoded content: give it the payload as stored.
             record.content_stream = functools.partial(_payload_stream, record)
         return record
+
+    def _inside_gzip_member(self) -> bool:
+        """At the end of the data: a gzip member has begun after the last whole record but
+        gives no line (warcio would take its first bytes for a clean end of file)."""
+        decompressor = self.reader.decompressor
+        if decompressor is None or decompressor.eof:
+            return False
+        try:
+            return bool(self.fh.tell() > max(self.offset, 0))
+        except (AttributeError, OSError):
+            return False
 
     def _gzip_here(self) -> bool:
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import brotli
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from test_cdxj import CORPUS_WARCS, HTML, T0, exchange
 
 from storage.cdxj import CdxjIndex, index_warcs
@@ -196,6 +197,21 @@ def test_truncated_last_record(written, tmp_path: Path):
     index_warcs([bad], out, on_error=errors.append)
     assert len(errors) == 1 and errors[0].offset == last  # type: ignore[attr-defined]
     assert len(out.read_text().splitlines()) == 6  # every record before the damage
+
+
+@pytest.mark.parametrize("kept", [1, 10, 30])
+def test_file_cut_in_the_first_bytes_of_its_last_gzip_member(written, tmp_path: Path, kept: int):
+    # so little of the member is left that it decompresses to nothing: not a clean end of file
+    path, _at = written
+    data = path.read_bytes()
+    with open(path, "rb") as fh:
+        it = ArchiveIterator(fh)
+        last = [it.get_record_offset() for record in it][-1]
+    bad = damaged(tmp_path, path, data[: last + kept])
+    errors: list[Exception] = []
+    index_warcs([bad], tmp_path / "index.cdxj", on_error=errors.append)
+    assert len(errors) == 1 and errors[0].offset == last  # type: ignore[attr-defined]
+    assert "truncated" in str(errors[0])
 
 
 def test_gzip_trailer_cut_off(written, tmp_path: Path):

@@ -169,7 +169,7 @@ def test_damaged_files_are_reported_and_the_rest_replayed(tmp_path):
     urls = sorted(line["url"] for line in read_lines(out))
     assert urls == [f"http://example.com/a/{i}" for i in (0, 1)] + [f"http://example.com/b/{i}" for i in (0, 1, 3)]
     errors = result.stderr
-    assert f"{truncated} at offset {last}: the file ends inside a record (truncated)" in errors
+    assert f"{truncated} at offset {last}: the file ends inside a " in errors  # record or gzip member
     assert f"{damaged} at offset {garbage_at}: not a WARC record" in errors and "GARBAGE!" in errors
     assert f"{damaged} at offset {response_b2 + len(garbage)}:" in errors
     assert "metadata record of http://example.com/b/2" in errors
