@@ -2,6 +2,7 @@
 
     python bench/ingest_throughput.py [--pages 500] [--runs 3] [--workers N]
                                       [--encoding gzip|br|identity] [--limit-pages N] [--compare]
+                                      [--no-fallback]
 
 Starts the local news server (tests/newsserver.py) serving N copies of the recorded corpus
 pages under distinct URLs, each with a payload of its own (none is a revisit), gzip-encoded as
@@ -143,13 +144,17 @@ class Ingest:
     other_cpu: float  # CPU seconds of its children (extraction workers, forkserver)
 
 
-def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> Ingest:
+def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int,
+                settings: tuple[str, ...] = ()) -> Ingest:
+    """`settings`: more NAME=VALUE settings for the ingest."""
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "urls.txt"
         listing.write_text("\n".join(server.url(path) for path, _url, _body in pages))
         cmd = [sys.executable, "-m", "crawler", "ingest", "--allow-private", "--archive", f"{tmp}/archive",
                "-i", str(listing), "-s", f"EXTRACT_WORKERS={workers}", "-s", "ARCHIVE_PROGRESS_INTERVAL=0",
                "-s", "CONCURRENT_REQUESTS=32", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=32"]
+        for setting in settings:
+            cmd += ["-s", setting]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak = 0
@@ -237,7 +242,15 @@ def main() -> None:
                         help="also: the same pages through wget --warc-file and trafilatura's command line")
     parser.add_argument("--memory-sizes", metavar="N,N", default="",
                         help="instead: peak RSS of `crawler ingest` at these page counts (e.g. 1000,10000)")
+    parser.add_argument("--no-fallback", action="store_true",
+                        help="our extraction (limit and ingest) without trafilatura's fallback extractors "
+                             "(EXTRACT_FALLBACK=False, its fast mode)")
     args = parser.parse_args()
+    global _OPTIONS
+    settings: tuple[str, ...] = ()
+    if args.no_fallback:
+        _OPTIONS = ExtractOptions(fallback=False)  # (the limit's worker processes are forked after this)
+        settings = ("EXTRACT_FALLBACK=False",)
     if args.memory_sizes:
         return memory_scaling([int(n) for n in args.memory_sizes.split(",")], args.workers, args.encoding)
     pages = page_set(args.pages, args.encoding)
@@ -247,7 +260,8 @@ def main() -> None:
     mean_kb = sum(len(b) for *_x, b in pages) / len(pages) / 1024
     print(f"{len(pages)} pages from {len(corpus_pages(True))} recorded corpus pages, mean {mean_kb:.0f} KB "
           f"(sent with Content-Encoding {args.encoding}), "
-          f"{args.workers} extraction workers, {os.cpu_count()} cores")
+          f"{args.workers} extraction workers, {os.cpu_count()} cores"
+          + (", our extraction without trafilatura's fallback extractors" if args.no_fallback else ""))
     single, multi, e2e, ratios, peaks, crawling, crawl_ratios = [], [], [], [], [], [], []
     plain_multi, plain_ratios, plain_wall_ratios = [], [], []
     main_ms: list[float] = []
@@ -260,7 +274,7 @@ def main() -> None:
             # speed drifts within minutes, and the ratio must compare like with like.
             m_before = extraction_rate(limit_set, args.workers)
             plain_before = extraction_rate(limit_set, args.workers, _trafilatura_one)
-            got = ingest_rate(server, pages, args.workers)
+            got = ingest_rate(server, pages, args.workers, settings)
             m_after = extraction_rate(limit_set, args.workers)
             plain_after = extraction_rate(limit_set, args.workers, _trafilatura_one)
             m, plain = (m_before + m_after) / 2, (plain_before + plain_after) / 2

@@ -76,6 +76,7 @@ def _trafilatura_options(options: ExtractOptions) -> Extractor:
     """trafilatura's settings for our knobs, built once per set of options."""
     extractor = Extractor(
         output_format="python",
+        fast=not options.fallback,
         precision=options.focus == "precision",
         recall=options.focus == "recall",
         comments=False,

@@ -288,6 +288,7 @@ def test_options_from_settings() -> None:
         ({"EXTRACT_MIN_WORDS": "-1"}, "EXTRACT_MIN_WORDS"),
         ({"EXTRACT_FOCUS": "speed"}, "EXTRACT_FOCUS"),
         ({"EXTRACT_DETECT_LANGUAGE": "perhaps"}, "EXTRACT_DETECT_LANGUAGE"),
+        ({"EXTRACT_FALLBACK": "sometimes"}, "EXTRACT_FALLBACK"),
         ({"EXTRACT_BOILERPLATE_LANGUAGES": "en,xx"}, "EXTRACT_BOILERPLATE_LANGUAGES"),
     ],
 )
@@ -517,3 +518,21 @@ def test_corpus_canonical_url_drops_rss_parameters() -> None:
     _, result = corpus_page("restofworld.org/RestOfWorld_2025_10_21")
     assert result["canonical_url"].startswith("https://restofworld.org/")
     assert "utm_" not in result["canonical_url"]
+
+
+@needs_corpus
+def test_fallback_extractors_are_on_by_default_and_can_be_switched_off() -> None:
+    # On this recorded Spiegel page trafilatura's own extraction keeps the lead only; its
+    # fallback extractors find the whole article. EXTRACT_FALLBACK=False trades that for speed.
+    from scrapy.settings import Settings
+
+    name = "spiegel.de/traf_spiegel.de.albtraum"
+    truth, whole = corpus_page(name)
+    body = gzip.decompress((CORPUS / name).parent.joinpath(truth["html_file"]).read_bytes())
+    fast_options = ExtractOptions.from_settings(Settings({"EXTRACT_FALLBACK": "false"}))
+    fast = extract(body, truth["url"], content_type="text/html", options=fast_options)
+    for snippet in truth["must_contain"]:
+        assert squash(snippet) in squash(whole["text"]), snippet
+    assert whole["word_count"] > 2000
+    assert fast["word_count"] < whole["word_count"] / 5
+    assert sum(squash(s) in squash(fast["text"] or "") for s in truth["must_contain"]) < len(truth["must_contain"])
