@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -94,27 +95,40 @@ class CrawlDelayMiddleware:
     the downloader middlewares before any page of that host passes here, so its response
     teaches the delay first. Requests to one host then go through a FIFO turnstile that
     lets one pass per delay; waiting is a timer, never a blocked reactor.
+
+    In a distributed crawl (`shared`: crawler.distributed.pacing) the turns are taken from
+    Redis instead, for the Crawl-delay or the host's download-slot delay, whichever is
+    longer: the workers together keep the pace one process would.
     """
 
-    def __init__(self, crawler: Crawler, config: PolitenessConfig):
+    def __init__(self, crawler: Crawler, config: PolitenessConfig, shared: Any = None):
+        self.crawler = crawler
         self.stats = crawler.stats
         self.max_delay = config.max_crawl_delay
         self.user_agent = config.robots_user_agent
+        self.shared = shared
         self._delays: dict[str, float] = {}
         self._last: dict[str, float] = {}  # netloc -> monotonic time the last request passed
         self._locks: dict[str, DeferredLock] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
-        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+        shared = None
+        if crawler.settings.get("REDIS_URL"):
+            from crawler.distributed.pacing import SharedHostPacing
+
+            shared = SharedHostPacing.from_settings(crawler.settings)
+        elif not crawler.settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured("ROBOTSTXT_OBEY is off")
-        return cls(crawler, PolitenessConfig.from_settings(crawler.settings))
+        return cls(crawler, PolitenessConfig.from_settings(crawler.settings), shared)
 
     async def process_request(self, request: Request) -> None:
         if request.meta.get("dont_obey_robotstxt"):
             return None
         netloc = urlparse_cached(request).netloc
         delay = self._delays.get(netloc)
+        if self.shared is not None and await self._took_shared_turn(netloc, max(delay or 0.0, self._slot_delay(request))):
+            return None
         if not delay:
             return None
         lock = self._locks.setdefault(netloc, DeferredLock())
@@ -130,6 +144,33 @@ class CrawlDelayMiddleware:
         finally:
             lock.release()
         return None
+
+    def _slot_delay(self, request: Request) -> float:
+        """The delay of the download slot `request` will go through (DOWNLOAD_DELAY, a
+        source's DOWNLOAD_SLOTS entry, or what AutoThrottle made of it)."""
+        downloader = self.crawler.engine.downloader if self.crawler.engine else None
+        if downloader is None:
+            return self.crawler.settings.getfloat("DOWNLOAD_DELAY")
+        key = downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        if slot is not None:
+            return float(slot.delay)
+        configured = downloader.per_slot_settings.get(key, {})
+        return float(configured.get("delay", self.crawler.settings.getfloat("DOWNLOAD_DELAY")))
+
+    async def _took_shared_turn(self, netloc: str, delay: float) -> bool:
+        """Waits for this request's turn at `netloc` among all workers; False when Redis cannot
+        be asked (this worker then keeps its own pace, as a single process would)."""
+        if delay <= 0:
+            return True
+        wait = self.shared.take_turn(netloc, delay)
+        if wait is None:
+            return False
+        if wait > 0:
+            assert self.stats is not None
+            self.stats.inc_value("politeness/shared_turn_waits")
+            await sleep(wait)
+        return True
 
     def process_response(self, request: Request, response: Response) -> Response:
         netloc = _robots_netloc(request)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, run_crawler
+from newsserver import DEFAULT_ROBOTS
 from warcutil import json_records, read_records, warc_files
 
 redis = pytest.importorskip("redis", reason="the distributed mode needs the redis client (pip install redis)")
@@ -444,3 +445,48 @@ def test_sigkilled_worker_loses_no_page(five_hundred_pages, tmp_path, redis_url,
         assert stored[url] >= 1, url  # archived at least once
         assert url in articles, url  # and its article written
     assert _json_lines_of(archive, victim.pid) >= 30 and _json_lines_of(archive, survivor.pid) >= 1
+
+
+# -- politeness shared by the workers -----------------------------------------------------------
+def test_turns_at_a_host_are_spaced_across_workers(redis_url):
+    from crawler.distributed.pacing import SharedHostPacing
+
+    workers = [SharedHostPacing(redis.Redis.from_url(redis_url), "newsarchive") for _ in range(2)]
+    turns = []
+    for i in range(6):  # the two workers ask in turn, at once
+        start = time.monotonic()
+        turns.append(start + workers[i % 2].take_turn("news.example:443", 0.3))
+    gaps = [b - a for a, b in zip(turns, turns[1:])]
+    assert all(gap >= 0.29 for gap in gaps), gaps
+    assert turns[-1] - turns[0] < 5 * 0.3 + 0.2  # and not spaced more than asked
+    assert workers[0].take_turn("other.example", 0.3) == 0  # each host has its own turns
+
+
+def test_pacing_without_redis_says_so_and_lets_the_worker_keep_its_own_pace():
+    from crawler.distributed.pacing import SharedHostPacing
+
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{_free_port()}/0", socket_connect_timeout=1)
+    assert SharedHostPacing(dead, "newsarchive").take_turn("news.example", 1.0) is None
+
+
+def test_two_workers_together_keep_a_hosts_crawl_delay(news_server, tmp_path, redis_url):
+    news_server.set_robots("User-agent: *\nCrawl-delay: 1\nAllow: /\n")
+    try:
+        news_server.clear_log()
+        urls = [news_server.url(f"/echo?shared-delay={i}") for i in range(6)]
+        _enqueue(redis_url, urls, tmp_path)
+        archive = tmp_path / "archive"
+        logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+        # one request held at a time: both workers fetch from the host, in turn
+        procs = [_start_worker(redis_url, archive, log, "--idle-timeout", "3", "-s", "DISTRIBUTED_MAX_IN_FLIGHT=1")
+                 for log in logs]
+        codes = [_wait(proc, log) for proc, log in zip(procs, logs)]
+        assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
+    finally:
+        news_server.set_robots(DEFAULT_ROBOTS)
+    times = sorted(r.time for r in news_server.requests if r.path.startswith("/echo?shared-delay="))
+    assert len(times) == 6
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(gap >= 0.95 for gap in gaps), gaps  # one page a second from both workers together
+    assert {line["url"] for line in json_records(archive)} == set(urls)
+    assert len(_by_pid(sorted((archive / "json").glob("*.jsonl")))) == 2  # both took pages
