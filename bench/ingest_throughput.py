@@ -142,6 +142,7 @@ class Ingest:
     peak_kb: int  # peak RSS of the process tree
     main_cpu: float  # CPU seconds of the crawler process
     other_cpu: float  # CPU seconds of its children (extraction workers, forkserver)
+    server_cpu: float  # CPU seconds of this process meanwhile: the news server (and the sampler)
 
 
 def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int,
@@ -155,7 +156,7 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
                "-s", "CONCURRENT_REQUESTS=32", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=32"]
         for setting in settings:
             cmd += ["-s", setting]
-        start = time.perf_counter()
+        start, own_cpu = time.perf_counter(), time.process_time()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak = 0
         cpu: dict[int, float] = {}  # last CPU time seen per process of the tree
@@ -176,6 +177,7 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         sampler.start()
         out, err = proc.communicate()
         elapsed = time.perf_counter() - start
+        server_cpu = time.process_time() - own_cpu
         done.set()
         sampler.join()
         archived = int(out.split("archived:")[1].split()[0]) if "archived:" in out else 0
@@ -183,7 +185,7 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         crawl = re.search(r"'elapsed_time_seconds': ([0-9.]+)", err)
         crawl_rate = len(pages) / float(crawl.group(1)) if crawl else float("nan")
         main = cpu.pop(proc.pid, 0.0)
-        return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()))
+        return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()), server_cpu)
 
 
 def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> None:
@@ -266,6 +268,7 @@ def main() -> None:
     plain_multi, plain_ratios, plain_wall_ratios = [], [], []
     main_ms: list[float] = []
     worker_ms: list[float] = []
+    server_ms: list[float] = []
     with NewsServer(keep_bodies=False) as server:
         warm_server(server, pages)
         for run in range(1, args.runs + 1):
@@ -281,6 +284,7 @@ def main() -> None:
             single.append(s), multi.append(m), e2e.append(got.rate), ratios.append(got.rate / m)
             peaks.append(got.peak_kb), crawling.append(got.crawl_rate), crawl_ratios.append(got.crawl_rate / m)
             main_ms.append(1000 * got.main_cpu / len(pages)), worker_ms.append(1000 * got.other_cpu / len(pages))
+            server_ms.append(1000 * got.server_cpu / len(pages))
             plain_multi.append(plain), plain_ratios.append(got.crawl_rate / plain)
             plain_wall_ratios.append(got.rate / plain)
             print(f"run {run}: extraction 1 proc {s:6.1f} p/s ({1000 / s:5.1f} ms/page) | "
@@ -288,7 +292,7 @@ def main() -> None:
                   f"{plain:5.1f}) | ingest {got.rate:6.1f} p/s wall, {got.crawl_rate:6.1f} p/s "
                   f"crawling ({got.archived} archived) | ratio {got.rate / m:4.2f} wall, "
                   f"{got.crawl_rate / m:4.2f} crawling | CPU/page: crawler {main_ms[-1]:5.1f} ms, "
-                  f"workers {worker_ms[-1]:5.1f} ms | peak RSS {got.peak_kb / 1024:6.0f} MB", flush=True)
+                  f"workers {worker_ms[-1]:5.1f} ms, news server {server_ms[-1]:4.1f} ms | peak RSS {got.peak_kb / 1024:6.0f} MB", flush=True)
         if args.compare:
             other_tools(server, pages, args.workers)
 
@@ -306,6 +310,8 @@ def main() -> None:
     print("ratio ingest crawling / plain trafilatura multi-process:", spread(plain_ratios))
     print("CPU per page, crawler process (ms):  ", spread(main_ms))
     print("CPU per page, extraction workers (ms):", spread(worker_ms))
+    # the local server shares the 2 cores with the ingest (a real site's server does not)
+    print("CPU per page, local news server (ms): ", spread(server_ms))
     print("peak RSS of ingest tree (MB):        ", spread([p / 1024 for p in peaks]))
 
 
