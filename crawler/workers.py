@@ -12,6 +12,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.forkserver
+import os
+import select
+import threading
+import time
 from collections import deque
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +44,33 @@ def start_fork_server(preload: tuple[str, ...] = EXTRACTION_PRELOAD) -> None:
     multiprocessing.forkserver.ensure_running()
 
 
+def exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the crawler process that made the pool ends,
+    however it ends. A killed crawler would otherwise leave its workers (each holds its own
+    task queue open, so it waits forever) and their fork server (kept alive by its children)."""
+
+    def watch() -> None:
+        try:
+            with open(os.pidfd_open(parent), "rb", buffering=0) as pidfd:
+                select.select([pidfd], [], [])  # readable once the process has ended
+        except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): ask every second
+            while _alive(parent):
+                time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class WorkerPool:
     ATTEMPTS = 3
     # A fresh pool's fork server imports the extractor and loads models (1-5 s on a busy
@@ -61,7 +92,10 @@ class WorkerPool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         self._generation += 1
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=self._context,
+            initializer=exit_with_parent, initargs=(os.getpid(),),
+        )
 
     def _restart(self, generation: int) -> None:
         if generation != self._generation:
