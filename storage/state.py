@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS versions (
 """
 
 
+# A revisit confirmed the payload: the freshest validators win, a missing one keeps the old.
+_REFRESH_VALIDATORS = (
+    "UPDATE captures SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) WHERE url = ?"
+)
+
+
 @lru_cache(maxsize=1024)  # each page asks 3-4 times (request, capture, JSON line): bounded
 def url_key(url: str) -> str:
     return canonicalize_url(url, keep_fragments=False)
@@ -162,9 +168,7 @@ class StateStore:
             self._db.execute("BEGIN")
             row = self._db.execute("SELECT payload_digest FROM captures WHERE url = ?", (key,)).fetchone()
             if row and row[0] == payload_digest:
-                self._db.execute(
-                    "UPDATE captures SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified)"
-                    " WHERE url = ?", (etag, last_modified, key))
+                self._db.execute(_REFRESH_VALIDATORS, (etag, last_modified, key))
                 return
             self._upsert(key, stored.target_uri, etag, last_modified, status, payload_digest, stored.warc_date,
                          stored.record_id, stored.warc_filename, stored.warc_offset, stored.warc_length)
@@ -172,9 +176,7 @@ class StateStore:
     def record_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
         """A revisit confirmed the payload: keep the freshest validators."""
         with self._lock:
-            self._db.execute(
-                "UPDATE captures SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified)"
-                " WHERE url = ?", (etag, last_modified, url_key(url)))
+            self._db.execute(_REFRESH_VALIDATORS, (etag, last_modified, url_key(url)))
 
     def record_version(self, url: str, *, version: int, text_digest: str | None, fetched_at: str,
                        json_file: str, json_line: int) -> None:
