@@ -46,6 +46,7 @@ import trafilatura  # noqa: E402
 
 from crawler.extraction import ExtractOptions, extract  # noqa: E402
 from tests.newsserver import CORPUS, NewsServer, corpus_pages, distinct_mark  # noqa: E402
+from tests.proctree import descendants  # noqa: E402
 
 
 def page_set(n: int, encoding: str = "identity") -> list[tuple[str, str, bytes]]:
@@ -95,24 +96,6 @@ def extraction_rate(pages: list[tuple[str, str, bytes]], workers: int, fn=_extra
             start = time.perf_counter()
             list(pool.map(fn, work, chunksize=4))
     return len(work) / (time.perf_counter() - start)
-
-
-def _tree(pid: int) -> list[int]:
-    """pid and its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, stack = [], [pid]
-    while stack:
-        p = stack.pop()
-        out.append(p)
-        stack.extend(children.get(p, []))
-    return out
 
 
 def _rss_kb(pid: int) -> int:
@@ -171,7 +154,7 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
                 if done.is_set():
                     break
                 if tick % 5 == 0:
-                    pids = _tree(proc.pid)
+                    pids = [proc.pid, *descendants(proc.pid)]
                 peak = max(peak, sum(_rss_kb(p) for p in pids))
                 for p in pids:
                     seen = _cpu_seconds(p)

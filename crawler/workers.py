@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import structlog
 
+from storage.files import process_alive
+
 log = structlog.get_logger()
 
 
@@ -54,21 +56,11 @@ def exit_with_parent(parent: int) -> None:
             with open(os.pidfd_open(parent), "rb", buffering=0) as pidfd:
                 select.select([pidfd], [], [])  # readable once the process has ended
         except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): ask every second
-            while _alive(parent):
+            while process_alive(parent):
                 time.sleep(1.0)
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class WorkerPool:

@@ -37,7 +37,11 @@ def _writer_alive(path: Path) -> bool:
     match = _NAME_RE.search(path.name)
     if not match or match["host"] != local_host_tag():
         return False
-    pid = int(match["pid"])
+    return process_alive(int(match["pid"]))
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process `pid` runs on this host (ours, or another user's)."""
     if pid == os.getpid():
         return True
     try:

@@ -18,6 +18,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from conftest import run_crawler
 from newsserver import CORPUS
+from proctree import descendants, running
 from warcutil import read_records, warc_files, warcio_check
 
 from storage.files import repair_open_files
@@ -119,33 +120,6 @@ def test_gzipped_json_lines_replace_the_plain_file(tmp_path):
     assert repair_open_files(tmp_path) == []
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("delay", [1.5, 3.0, 4.5])
 def test_sigkill_mid_run_then_next_run_repairs(news_server, archive, delay):
     urls = [news_server.url(f"/copy/{i}/dw.com/DW_2024_01_30?kill={delay}") for i in range(300)]
@@ -161,15 +135,15 @@ def test_sigkill_mid_run_then_next_run_repairs(news_server, archive, delay):
             break
         time.sleep(0.05)
     time.sleep(delay)
-    helpers = _descendants(proc.pid)  # fork server and extraction workers
+    helpers = descendants(proc.pid)  # fork server and extraction workers
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert list((archive / "warc").glob("*.warc.gz.open")), "the kill should leave an open file"
     assert helpers, "the crawl should have started extraction workers"
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(_running(pid) for pid in helpers):
+    while time.monotonic() < deadline and any(running(pid) for pid in helpers):
         time.sleep(0.1)
-    assert not [pid for pid in helpers if _running(pid)], "processes of the killed crawl live on"
+    assert not [pid for pid in helpers if running(pid)], "processes of the killed crawl live on"
 
     result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
                          news_server.url("/page/dw.com/DW_2023_06_13"))
