@@ -36,10 +36,6 @@ def payload_digest(body: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
-def _header(ex: HttpExchange, name: str) -> str | None:
-    return next((v for k, v in ex.response_headers if k.lower() == name), None)
-
-
 @dataclass(frozen=True)
 class Archived:
     kind: str  # "response" or "revisit"
@@ -55,7 +51,7 @@ def _pointer(source: PreviousCapture | StoredPayload, digest: str | None) -> dic
 
 def archive_exchange(warc: RotatingWarcWriter, state: StateStore, ex: HttpExchange) -> Archived:
     prev = state.previous(ex.url)
-    etag, last_modified = _header(ex, "etag"), _header(ex, "last-modified")
+    etag, last_modified = ex.response_header("etag"), ex.response_header("last-modified")
     if ex.status == 304 and prev and prev.record_id and prev.payload_digest and prev.warc_date:
         original = Original(prev.target_uri, prev.warc_date, prev.record_id, prev.payload_digest)
         written = warc.write_revisit(ex, original, profile=PROFILE_NOT_MODIFIED)

@@ -51,6 +51,10 @@ class HttpExchange:
     ip_address: str | None = None
     truncated: str | None = None  # WARC-Truncated reason: "length", "disconnect", "time"
 
+    def response_header(self, name: str) -> str | None:
+        """The first value of response header `name` (lower case), or None."""
+        return next((v for k, v in self.response_headers if k.lower() == name), None)
+
 
 @dataclass(frozen=True)
 class RecordLocation:
@@ -290,10 +294,8 @@ class RotatingWarcWriter:
             http_headers=self._response_http_headers(ex),
             warc_headers_dict=warc_headers,
         )
-        compressed = ex.body and any(
-            name.lower() == "content-encoding" and value.strip().lower() in _COMPRESSED_CODINGS
-            for name, value in ex.response_headers
-        )
+        coding = (ex.response_header("content-encoding") or "").strip().lower()
+        compressed = bool(ex.body) and coding in _COMPRESSED_CODINGS
         return self._write_pair(writer, response, ex, date, STORED_LEVEL if compressed else None)
 
     def write_revisit(self, ex: HttpExchange, original: Original, *, profile: str) -> RecordLocation:
