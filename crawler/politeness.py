@@ -127,8 +127,10 @@ class CrawlDelayMiddleware:
             return None
         netloc = urlparse_cached(request).netloc
         delay = self._delays.get(netloc)
-        if self.shared is not None and await self._took_shared_turn(netloc, max(delay or 0.0, self._slot_delay(request))):
-            return None
+        if self.shared is not None:
+            shared_delay = max(delay or 0.0, self._slot_delay(request))
+            if await self._took_shared_turn(netloc, shared_delay):
+                return None
         if not delay:
             return None
         lock = self._locks.setdefault(netloc, DeferredLock())

@@ -7,6 +7,7 @@ news server; their WARC and JSON files are read back with warcio and json.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import signal
@@ -456,7 +457,7 @@ def test_turns_at_a_host_are_spaced_across_workers(redis_url):
     for i in range(6):  # the two workers ask in turn, at once
         start = time.monotonic()
         turns.append(start + workers[i % 2].take_turn("news.example:443", 0.3))
-    gaps = [b - a for a, b in zip(turns, turns[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(turns)]
     assert all(gap >= 0.29 for gap in gaps), gaps
     assert turns[-1] - turns[0] < 5 * 0.3 + 0.2  # and not spaced more than asked
     assert workers[0].take_turn("other.example", 0.3) == 0  # each host has its own turns
@@ -486,7 +487,7 @@ def test_two_workers_together_keep_a_hosts_crawl_delay(news_server, tmp_path, re
         news_server.set_robots(DEFAULT_ROBOTS)
     times = sorted(r.time for r in news_server.requests if r.path.startswith("/echo?shared-delay="))
     assert len(times) == 6
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap >= 0.95 for gap in gaps), gaps  # one page a second from both workers together
     assert {line["url"] for line in json_records(archive)} == set(urls)
     assert len(_by_pid(sorted((archive / "json").glob("*.jsonl")))) == 2  # both took pages

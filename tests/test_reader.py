@@ -16,8 +16,8 @@ from pathlib import Path
 
 import brotli
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 from test_cdxj import CORPUS_WARCS, HTML, T0, exchange
+from warcio.archiveiterator import ArchiveIterator
 
 from storage.cdxj import CdxjIndex, index_warcs
 from storage.reader import (
