@@ -1,6 +1,7 @@
 """Extraction quality and speed: our extractor against plain trafilatura, on the dev corpus.
 
     python bench/extraction_quality.py [--corpus DIR] [--json OUT] [--only SUBSTR] [--repeat N]
+                                       [--no-fallback]
 
 For every page with ground truth (``*.truth.json``):
 - text_kind "full": precision/recall/F1 of 4-gram word shingles (``\\w+`` tokens,
@@ -225,13 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="only pages whose site/name contains this")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per page (min is kept)")
     parser.add_argument("--pages", action="store_true", help="print one line per page")
+    parser.add_argument("--no-fallback", action="store_true",
+                        help="ours without trafilatura's fallback extractors (EXTRACT_FALLBACK=False)")
     args = parser.parse_args(argv)
 
     warnings.simplefilter("ignore")  # third-party parsing noise is not what we measure
     truth_files = sorted((args.corpus / "pages").glob("*/*.truth.json"))
     if args.only:
         truth_files = [p for p in truth_files if args.only in f"{p.parent.name}/{p.name}"]
-    options = ExtractOptions()
+    options = ExtractOptions(fallback=not args.no_fallback)
     warm_up(truth_files[:1], options)
     rows = [evaluate_page(path, options, args.repeat) for path in truth_files]
 
