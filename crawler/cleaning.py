@@ -150,15 +150,12 @@ FORM_XPATH = etree.XPath(".//form")
 TEXTAREA_XPATH = etree.XPath(".//textarea")
 PASSWORD_XPATH = etree.XPath(".//input[@type='password']")
 # short controls only: the longest button/heading phrase in the rules has < 50 characters
-BUTTON_XPATH = etree.XPath(
-    "(.//button | .//input[@type='submit' or @type='button'] | .//*[@role='button'])"
-    "[string-length(normalize-space()) <= 60]"
-)
-HEADING_XPATH = etree.XPath(
-    "(.//h2 | .//h3 | .//h4 | .//h5 | .//h6 | .//*[@role='heading'] | .//strong | .//b"
-    " | .//p[not(*)] | .//div[not(*)] | .//span[not(*)])[string-length(normalize-space()) <= 50]"
-    "[string-length(normalize-space()) >= 4]"
-)
+BUTTON_MAX_CHARS = 60
+HEADING_CHARS = (4, 50)
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
+# ...and these when they hold text only (no child element)
+TEXT_HEADING_TAGS = frozenset({"p", "div", "span"})
+HEADING_LIKE_TAGS = HEADING_TAGS | TEXT_HEADING_TAGS
 IFRAME_XPATH = etree.XPath(".//iframe[@src]")
 H1_XPATH = etree.XPath(".//h1")
 NEWSLETTER_IFRAME = re.compile(r"newsletter|sign-?up|subscribe|optin|mailchimp", re.IGNORECASE)
@@ -201,7 +198,7 @@ class Rules:
     # one group per DOM category: match.lastgroup names the category
     dom_marker: re.Pattern[str]
     marker_prefilter: Prefilter
-    role_xpath: etree.XPath
+    dialog_roles: frozenset[str]
     share_link: re.Pattern[str]
     share_prefilter: Prefilter
     consent_button: re.Pattern[str]
@@ -476,10 +473,7 @@ def load_rules(languages: tuple[str, ...] = LANGUAGES) -> Rules:
         marker_prefilter=Prefilter.build(
             [_marker(p) for cat in DOM_CATEGORIES for p in dom[cat]], min_prefix=3
         ),
-        role_xpath=etree.XPath(
-            ".//*[@role][" + " or ".join(f"@role='{role}'" for role in dom["roles"]) + "]"
-            " | .//*[@aria-modal='true']"
-        ),
+        dialog_roles=frozenset(dom["roles"]),
         share_link=_alternation(dom["share_links"]),
         share_prefilter=Prefilter.build(dom["share_links"], min_prefix=3),
         consent_button=_alternation(merged("consent_buttons"), full=True),
@@ -527,11 +521,35 @@ PROSE_COUNT = etree.XPath(
 )
 HREF_VALUES = etree.XPath(".//a/@href")
 IN_BODY = etree.XPath("boolean(ancestor::body)")
-MARKER_VALUES = etree.XPath(" | ".join(f".//@{name}" for name in MARKER_ATTRIBUTES))
+XML_SPACE = re.compile(r"[ \t\r\n]+")
 
 
 def _text_len(elem: etree._Element) -> int:
     return int(TEXT_LEN(elem))
+
+
+def _short_text_len(elem: etree._Element) -> int:
+    """``_text_len`` for the many small elements the heading and button rules look at: an
+    element without children is measured in Python (XPath's normalize-space: XML spaces)."""
+    if len(elem):
+        return _text_len(elem)
+    return len(XML_SPACE.sub(" ", elem.text or "").strip(" "))
+
+
+def _heading_length(text: str) -> bool:
+    """Whether a text is as long as a heading that names a box, after XPath's normalize-space."""
+    shortest, longest = HEADING_CHARS
+    if len(text) < shortest:
+        return False
+    if len(text) > longest:
+        spaces = text.count(" ") + text.count("\n") + text.count("\t") + text.count("\r")
+        if len(text) - spaces > longest:
+            return False  # a paragraph: its characters other than spaces are too many already
+    return shortest <= len(XML_SPACE.sub(" ", text).strip(" ")) <= longest
+
+
+def _has_child_element(elem: etree._Element) -> bool:
+    return isinstance(elem[0].tag, str) or next(elem.iterchildren("*"), None) is not None
 
 
 def _text(elem: etree._Element) -> str:
@@ -542,8 +560,8 @@ def _attributes(elem: etree._Element) -> str:
     return " ".join(v for k, v in elem.items() if k in MARKER_ATTRIBUTES).lower()
 
 
-def _hits(values: list, prefilter: Prefilter) -> list:
-    """The values (lxml smart strings) the prefilter may match, in document order.
+def _hits(values: list[str], prefilter: Prefilter) -> list[int]:
+    """Indexes of the values the prefilter may match, in order.
 
     One scan over all values joined costs far less than a regex call per element.
     """
@@ -554,8 +572,80 @@ def _hits(values: list, prefilter: Prefilter) -> list:
         starts.append(offset)
         offset += len(value) + 1
     joined = "\n".join(values).lower()
-    hits = {bisect.bisect_right(starts, at) - 1 for at in prefilter.positions(joined)}
-    return [values[index] for index in sorted(hits)]
+    return sorted({bisect.bisect_right(starts, at) - 1 for at in prefilter.positions(joined)})
+
+
+MARKER_NAMES = frozenset(MARKER_ATTRIBUTES)
+# byline markup (dom_authors): rel/itemprop "author", or these attributes containing
+# "author" or "byline"
+BYLINE_MARKED = frozenset({"class", "id", "data-testid"})
+NO_BYLINE_TAGS = frozenset({"meta", "link", "script", "style", "img"})
+
+
+@dataclass
+class PageScan:
+    """The candidates of every DOM rule, in document order, found in one pass over the
+    page's elements (a Python pass costs about half of the XPath queries it replaces:
+    libxml2 evaluates attribute predicates slowly). A rule filters its candidates against
+    the tree as it is when the rule runs, as its query would have."""
+
+    dialogs: list[etree._Element] = field(default_factory=list)
+    # one entry per marker attribute (id, class, data-* ...): its element and its value
+    marked: list[etree._Element] = field(default_factory=list)
+    marker_values: list[str] = field(default_factory=list)
+    headings: list[etree._Element] = field(default_factory=list)
+    buttons: list[etree._Element] = field(default_factory=list)
+    bylines: list[etree._Element] = field(default_factory=list)
+
+
+def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
+    """Collect the candidates of the DOM rules below the root of ``tree``."""
+    dialog_roles = (rules or load_rules()).dialog_roles
+    scan = PageScan()
+    # (bound once: this loop runs for every element of every page)
+    mark, note_value = scan.marked.append, scan.marker_values.append
+    marker_names, byline_marked, heading_like = MARKER_NAMES, BYLINE_MARKED, HEADING_LIKE_TAGS
+    for elem in tree.iterdescendants():
+        tag = elem.tag
+        if not isinstance(tag, str):
+            continue  # comments, processing instructions
+        role, modal, byline = None, False, False
+        for name, value in elem.items():
+            if name in marker_names:
+                mark(elem)
+                note_value(value)
+                if name in byline_marked and (
+                    "author" in value
+                    or "byline" in value
+                    or (name == "data-testid" and value == "AuthorCard")
+                ):
+                    byline = True
+            elif name == "role":
+                role = value
+            elif name == "aria-modal":
+                modal = value == "true"
+            elif name in ("rel", "itemprop") and value == "author":
+                byline = True
+        if modal or role in dialog_roles:
+            scan.dialogs.append(elem)
+        if tag in heading_like or role == "heading":
+            if not len(elem):
+                # the text of an element without children stays as it is: measured now
+                if _heading_length(elem.text or ""):
+                    scan.headings.append(elem)
+            elif tag in HEADING_TAGS or role == "heading" or not _has_child_element(elem):
+                scan.headings.append(elem)  # measured when the rule runs: boxes in it may go
+        if tag == "button" or role == "button" or (
+            tag == "input" and elem.get("type") in ("submit", "button")
+        ):
+            scan.buttons.append(elem)
+        if byline and tag not in NO_BYLINE_TAGS:
+            scan.bylines.append(elem)
+    return scan
+
+
+def _within(elem: etree._Element, root: etree._Element) -> bool:
+    return any(ancestor is root for ancestor in elem.iterancestors())
 
 
 class _Pruner:
@@ -635,31 +725,36 @@ class _Pruner:
         return box
 
 
-def clean_tree(tree: HtmlElement, rules: Rules | None = None) -> DomReport:
-    """Remove boilerplate boxes from ``tree`` in place (run before trafilatura)."""
+def clean_tree(
+    tree: HtmlElement, rules: Rules | None = None, scan: PageScan | None = None
+) -> DomReport:
+    """Remove boilerplate boxes from ``tree`` in place (run before trafilatura).
+
+    ``scan``: ``scan_page(tree)``, when the caller has it already."""
     rules = rules or load_rules()
+    scan = scan or scan_page(tree, rules)
     report = DomReport()
     pruner = _Pruner(tree, report, rules)
-    _by_roles(pruner, tree, rules)
-    _by_markers(pruner, tree, rules)
+    _by_roles(pruner, scan)
+    _by_markers(pruner, scan, rules)
     _by_forms(pruner, tree)
-    _by_buttons(pruner, tree, rules)
-    _by_headings(pruner, tree, rules)
+    _by_buttons(pruner, scan, rules)
+    _by_headings(pruner, scan, rules)
     _by_share_links(pruner, tree, rules)
     return report
 
 
-def _by_roles(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
-    for elem in rules.role_xpath(tree):
+def _by_roles(pruner: _Pruner, scan: PageScan) -> None:
+    for elem in scan.dialogs:
         if pruner.attached(elem) and not pruner.protected(elem):
             category = "consent" if CONSENT_WORDS.search(_attributes(elem)) else "dialog"
             pruner.remove(elem, category)
 
 
-def _by_markers(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
+def _by_markers(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
     seen: set[etree._Element] = set()
-    for value in _hits(MARKER_VALUES(tree), rules.marker_prefilter):
-        elem = value.getparent()
+    for index in _hits(scan.marker_values, rules.marker_prefilter):
+        elem = scan.marked[index]
         if elem in seen or elem.tag in SKIP_MARKED or not pruner.attached(elem):
             continue
         seen.add(elem)
@@ -707,8 +802,9 @@ def _control_text(elem: etree._Element) -> str:
     return _text(elem) or normalise(elem.get("aria-label") or elem.get("title") or "")
 
 
-def _by_buttons(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
-    for control in BUTTON_XPATH(tree):
+def _by_buttons(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
+    controls = [c for c in scan.buttons if _short_text_len(c) <= BUTTON_MAX_CHARS]
+    for control in controls:
         if not pruner.attached(control):
             continue
         text = _control_text(control).rstrip(" .!→›>»").strip().lower()
@@ -747,8 +843,13 @@ def _link_density(elem: etree._Element, skip: etree._Element | None = None) -> t
     return (linked / total if total > 0 else 0.0), count
 
 
-def _by_headings(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
-    for heading in HEADING_XPATH(tree):
+def _by_headings(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
+    headings = [
+        elem
+        for elem in scan.headings
+        if not len(elem) or HEADING_CHARS[0] <= _text_len(elem) <= HEADING_CHARS[1]
+    ]
+    for heading in headings:
         text = NORMALISED_TEXT(heading).rstrip(" :.»›>").lower()
         if not rules.related_heading.match(normalise(text)) or not pruner.attached(heading):
             continue
@@ -775,7 +876,8 @@ def _by_headings(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
 
 
 def _by_share_links(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
-    for href in _hits(HREF_VALUES(tree), rules.share_prefilter):
+    hrefs = HREF_VALUES(tree)
+    for href in (hrefs[index] for index in _hits(hrefs, rules.share_prefilter)):
         link = href.getparent()
         if rules.share_link.search(href.lower()) and pruner.attached(link):
             parent = link.getparent()
@@ -836,13 +938,6 @@ ORG_WORDS = re.compile(
     r"verlag|zeitung|news|staff|team|desk|agency|agentur)\b",
     re.IGNORECASE,
 )
-AUTHOR_XPATH = etree.XPath(
-    ".//*[@rel='author' or @itemprop='author' or contains(@class, 'author')"
-    " or contains(@class, 'byline')"
-    " or contains(@id, 'author') or contains(@id, 'byline') or @data-testid='AuthorCard'"
-    " or contains(@data-testid, 'author') or contains(@data-testid, 'byline')]"
-    "[not(self::meta or self::link or self::script or self::style or self::img)]"
-)
 
 
 def _key(text: str) -> str:
@@ -860,10 +955,15 @@ def is_organisation(name: str, publishers: Iterable[str | None] = ()) -> bool:
     return bool(ORG_WORDS.search(name))
 
 
-def dom_authors(tree: etree._Element, rules: Rules | None = None) -> list[str]:
-    """Authors named in byline markup (rel=author, class*=author/byline), first match wins."""
+def dom_authors(
+    tree: etree._Element, rules: Rules | None = None, scan: PageScan | None = None
+) -> list[str]:
+    """Authors named in byline markup (rel=author, class*=author/byline), first match wins.
+
+    ``scan``: ``scan_page`` of this tree, made before ``clean_tree`` took boxes out of it."""
     rules = rules or load_rules()
-    for elem in AUTHOR_XPATH(tree)[:12]:
+    candidates = scan.bylines if scan else scan_page(tree, rules).bylines
+    for elem in [elem for elem in candidates if _within(elem, tree)][:12]:
         text = normalise(NORMALISED_TEXT(elem))
         if not 2 < len(text) <= 120:
             continue

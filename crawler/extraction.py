@@ -122,14 +122,16 @@ def _extract(
     meta = read_metadata(tree, url, options)
     result.update(meta.fields)
     rules = cleaning.load_rules(options.boilerplate_languages)
-    dom = cleaning.clean_tree(tree, rules) if options.clean_dom else cleaning.DomReport()
+    # one pass over the page finds the candidates of the DOM rules and the byline markup
+    scan = cleaning.scan_page(tree, rules)
+    dom = cleaning.clean_tree(tree, rules, scan) if options.clean_dom else cleaning.DomReport()
 
     extractor = copy.copy(_trafilatura_options(options))
     extractor.url = extractor.source = result["canonical_url"] or url
     doc = bare_extraction(tree, options=extractor)
     if not isinstance(doc, Document) and dom.removed:
         # safety net: if our DOM layer took too much, extract from the page as it came
-        tree = parse_html(html)
+        tree, scan = parse_html(html), None
         doc = bare_extraction(tree, options=extractor)
     if not isinstance(doc, Document) or doc.body is None:
         result["paywalled"] = meta.not_free or dom.paywall
@@ -150,7 +152,7 @@ def _extract(
     named = text_report.authors or any(
         not cleaning.is_organisation(a, publishers) for a in declared
     )
-    markup = [] if named else cleaning.dom_authors(tree, rules)
+    markup = [] if named else cleaning.dom_authors(tree, rules, scan)
     result["authors"] = cleaning.choose_authors(declared, text_report.authors, markup, publishers)
     words = count_words(text)
 
