@@ -30,3 +30,30 @@ def running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+TCP_STATES = {"01": "ESTABLISHED", "0A": "LISTEN"}
+
+
+def tcp_sockets(pid: int) -> list[tuple[str, int, int]]:
+    """(state, local port, remote port) of the TCP sockets the process holds open."""
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = fd.readlink().as_posix() if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    except OSError:
+        return []
+    found = []
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[9] in inodes:
+                local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+                found.append((TCP_STATES.get(fields[3], fields[3]), local, remote))
+    return found

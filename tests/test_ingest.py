@@ -6,10 +6,12 @@ import gzip
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import run_crawler
+from proctree import descendants, tcp_sockets
 from warcutil import all_records, json_records, record_at, responses, schema_errors, warc_files, warcio_check
 
 
@@ -203,6 +205,29 @@ def test_json_lines_follow_the_schema_and_point_at_their_records(ingested, news_
     assert by_url[news_server.url("/file.pdf")]["reason"] == "not_html"
     latin = by_url[news_server.url("/latin1")]
     assert latin["text"] and "\ufffd" not in latin["text"] and ("ä" in latin["text"] or "ü" in latin["text"])
+
+
+def test_a_crawl_listens_on_no_port(news_server, archive):
+    """An archival crawl takes no commands from the network: Scrapy's telnet console and
+    remote control are off, and no process of the crawl listens on any port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "ingest", "--allow-private", "--archive", str(archive),
+         news_server.url("/slow?delay=4")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the crawl is under way: fetching the page
+            if any(state == "ESTABLISHED" and remote == news_server.port
+                   for state, _local, remote in tcp_sockets(proc.pid)):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the crawl never connected to the server")
+        listening = {pid: [s for s in tcp_sockets(pid) if s[0] == "LISTEN"]
+                     for pid in [proc.pid, *descendants(proc.pid)]}
+        assert not any(listening.values()), listening
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
 
 
 def test_bad_input_gives_one_message_per_url(news_server, archive):
