@@ -528,14 +528,6 @@ def _text_len(elem: etree._Element) -> int:
     return int(TEXT_LEN(elem))
 
 
-def _short_text_len(elem: etree._Element) -> int:
-    """``_text_len`` for the many small elements the heading and button rules look at: an
-    element without children is measured in Python (XPath's normalize-space: XML spaces)."""
-    if len(elem):
-        return _text_len(elem)
-    return len(XML_SPACE.sub(" ", elem.text or "").strip(" "))
-
-
 def _heading_length(text: str) -> bool:
     """Whether a text is as long as a heading that names a box, after XPath's normalize-space."""
     shortest, longest = HEADING_CHARS
@@ -803,7 +795,7 @@ def _control_text(elem: etree._Element) -> str:
 
 
 def _by_buttons(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
-    controls = [c for c in scan.buttons if _short_text_len(c) <= BUTTON_MAX_CHARS]
+    controls = [c for c in scan.buttons if _text_len(c) <= BUTTON_MAX_CHARS]
     for control in controls:
         if not pruner.attached(control):
             continue
