@@ -122,8 +122,9 @@ def _extract(
     meta = read_metadata(tree, url, options)
     result.update(meta.fields)
     rules = cleaning.load_rules(options.boilerplate_languages)
-    # one pass over the page finds the candidates of the DOM rules and the byline markup
-    scan = cleaning.scan_page(tree, rules)
+    # one pass over the page, before the DOM layer changes it, finds the candidates of its
+    # rules and the byline markup (without the DOM layer, dom_authors scans when it is needed)
+    scan = cleaning.scan_page(tree, rules) if options.clean_dom else None
     dom = cleaning.clean_tree(tree, rules, scan) if options.clean_dom else cleaning.DomReport()
 
     extractor = copy.copy(_trafilatura_options(options))
