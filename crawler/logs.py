@@ -54,8 +54,7 @@ def quiet_libraries(level: str = "INFO") -> None:
     has (re)applied its own logging config."""
     floor = max(logging.WARNING, logging.getLevelName(level))
     for noisy in ("scrapy.core.scraper", "scrapy.core.engine", "scrapy.middleware",
-                  "scrapy.extensions.telnet", "scrapy.utils.log", "scrapy.addons",
-                  "scrapy.extensions.remote_control", "filelock", "charset_normalizer",
+                  "scrapy.utils.log", "scrapy.addons", "filelock", "charset_normalizer",
                   "trafilatura", "htmldate", "courlan",
                   # boto3 at DEBUG logs request headers: Authorization, X-Amz-Security-Token.
                   "botocore", "boto3", "s3transfer", "urllib3"):
