@@ -29,6 +29,7 @@ from types import SimpleNamespace
 from typing import IO, Any, BinaryIO, Protocol
 
 import surt
+from cdxj_indexer.bufferiter import concur_req_resp, join_req_resp
 from cdxj_indexer.main import CDXJIndexer, SortingWriter
 from cdxj_indexer.postquery import append_method_query
 from warcio.archiveiterator import ArchiveIterator
@@ -442,8 +443,11 @@ class _WrittenIndexer(_Indexer):
 
 def index_written(records: list[WrittenRecord], filename: str) -> list[str]:
     """The index lines of records just written to the WARC file `filename` (a response and its
-    request, say), from the bytes in hand: the lines indexing the file would give, without
-    reading it back and inflating it. Raises ArchiveReadError if the records cannot be parsed."""
+    request, say): the lines indexing the file would give, without reading it back. Made from
+    warcio's record objects when they are in hand, else from the bytes (parsed as the file's
+    would be). Raises ArchiveReadError if the bytes cannot be parsed."""
+    if _HeldRecordIndexer.can_index(records):
+        return _HeldRecordIndexer(filename).lines(records)
     places, start = {}, 0
     for record in records:
         places[start] = (record.offset, record.length)
@@ -453,6 +457,66 @@ def index_written(records: list[WrittenRecord], filename: str) -> list[str]:
     indexer = _WrittenIndexer(_InMemory(filename, b"".join(r.data for r in records)), places)
     _run_indexer(indexer, sink)
     return lines
+
+
+class _HeldRecordIndexer(CDXJIndexer):
+    """Index lines of records held as the warcio objects they were written from, made by the
+    library's own per-record code (pairing a request with its response, filtering, fields), as
+    `process_one` makes them once it has read the records back, without that reading and
+    parsing (about 1 ms of the crawler's CPU a page). Only for records whose lines need nothing
+    but their headers (no POST/PUT request: its body goes into the key; no digest to compute),
+    and whose headers read back from the file would be the same text (ASCII, trimmed)."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(None, [], post_append=True, filename=filename)
+        self.curr_filename = filename
+
+    @staticmethod
+    def can_index(records: list[WrittenRecord]) -> bool:
+        for written in records:
+            record = written.record
+            if record is None or not all(map(_reads_back_the_same, _header_texts(record))):
+                return False
+            if not record.rec_headers.get_header("WARC-Target-URI", "").startswith(("http:", "https:")):
+                return False  # warcio reads HTTP headers only under these (case-sensitive) schemes
+            if record.rec_type == "request":
+                if record.http_headers is None or record.http_headers.protocol.upper() in ("POST", "PUT"):
+                    return False
+            elif not record.rec_headers.get_header("WARC-Payload-Digest"):
+                return False
+        return True
+
+    def lines(self, records: list[WrittenRecord]) -> list[str]:
+        held = [written.record for written in records]
+        for record, written in zip(held, records):
+            record.file_offset, record.file_length = written.offset, written.length
+        previous = None  # paired as buffering_record_iter pairs them
+        for record in held:
+            request, response = concur_req_resp(previous, record)
+            if request and response:
+                join_req_resp(request, response, self.post_append, self.get_url_key)
+            previous = None if request else record
+        lines: list[str] = []
+        sink = SimpleNamespace(write=lines.append)
+        for record in held:
+            if self.filter_record(record):
+                self.process_index_entry(None, record, self.curr_filename, sink)
+        return lines
+
+
+def _header_texts(record: Any) -> Iterator[str]:
+    for headers in (record.rec_headers, record.http_headers):
+        if headers is not None:
+            yield headers.protocol
+            yield headers.statusline
+            for name, value in headers.headers:
+                yield name
+                yield value
+
+
+def _reads_back_the_same(text: str) -> bool:
+    """warcio writes a header as ASCII (percent-encoding the rest) and trims what it parses."""
+    return text.isascii() and text == text.strip() and "\n" not in text and "\r" not in text
 
 
 def _index_one(warc: NamedWarc, sink: SortingWriter) -> None:

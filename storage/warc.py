@@ -13,6 +13,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Callable, Iterable
 
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -132,11 +133,13 @@ def _host_header(url: str) -> str:
 
 @dataclass(frozen=True)
 class WrittenRecord:
-    """A record just written: its bytes before gzip, and where its gzip member lies in the file."""
+    """A record just written: its bytes before gzip, and where its gzip member lies in the file;
+    `record`: warcio's record object it was written from (headers and digests set, content read)."""
 
     data: bytes
     offset: int
     length: int
+    record: ArcWarcRecord | None = None
 
 
 class RotatingWarcWriter:
@@ -325,8 +328,8 @@ class RotatingWarcWriter:
         request_location, request_data = self._write(request)
         if self.on_written is not None:
             self.on_written(location.filename, [
-                WrittenRecord(response_data, location.offset, location.length),
-                WrittenRecord(request_data, request_location.offset, request_location.length),
+                WrittenRecord(response_data, location.offset, location.length, response),
+                WrittenRecord(request_data, request_location.offset, request_location.length, request),
             ])
         return location
 

@@ -6,6 +6,7 @@ import gzip
 import json
 import random
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from storage.cdxj import (
     Capture,
     CdxjFormatError,
     CdxjIndex,
+    _HeldRecordIndexer,
     by_closeness,
     check_timestamp,
     index_warcs,
@@ -118,6 +120,51 @@ def test_lines_made_while_writing_are_the_lines_of_the_file(tmp_path: Path, with
     index_warcs([warc], out)
     assert sorted(made) == out.read_text().splitlines(keepends=True)
     assert len(made) == 6 + with_post
+
+
+ODD_EXCHANGES = [  # (what a server may send or a page cite, lines made from the records in hand)
+    (exchange("http://example.com/spaces", headers=[("X-Note", "  padded value  ")]), False),
+    (HttpExchange(url="http://example.com/no-type", method="GET", request_headers=[], status=200,
+                  reason="OK", protocol="HTTP/1.1", response_headers=[], body=HTML, date=T0), True),
+    (exchange("http://example.com/two-types", headers=[("Content-Type", "application/json")]), True),
+    (HttpExchange(url="http://example.com/odd-type", method="GET", request_headers=[], status=200,
+                  reason="", protocol="HTTP/1.0", body=HTML, date=T0,
+                  response_headers=[("Content-Type", "  Text/HTML;charset=\u00e9")]), False),
+    (exchange("http://xn--bcher-kva.example/caf%C3%A9?q=%C3%BC&a=%20b"), True),  # bücher/café as sent
+    (exchange("HTTP://EXAMPLE.com:80/Upper?B=2&a=1"), False),
+    (exchange("http://example.com/missing", b"", status=404, reason="Not Found"), True),
+    (exchange("http://example.com/head", b"", method="HEAD"), True),
+    (exchange("http://example.com/form", method="POST", request_body=b"q=1",
+              request_headers=[("Content-Type", "application/x-www-form-urlencoded")]), False),
+]
+
+
+def test_lines_from_the_records_in_hand_are_the_lines_from_their_bytes(tmp_path: Path):
+    """index_written makes lines from warcio's record objects when it has them: for every kind
+    of record and odd header, they are the lines its bytes give. Records whose bytes would read
+    back differently (untrimmed or non-ASCII headers, an upper-case scheme), and POST/PUT, whose
+    key holds the request body, go by their bytes."""
+    held, from_bytes, fast = [], [], []
+
+    def on_written(name: str, records: list) -> None:
+        held.extend(index_written(records, name))
+        from_bytes.extend(index_written([replace(r, record=None) for r in records], name))
+        fast.append(_HeldRecordIndexer.can_index(records))
+
+    writer = RotatingWarcWriter(tmp_path, WarcInfo("test/1", "test-agent", "obey"), prefix="odd",
+                                on_written=on_written)
+    for ex, _ in ODD_EXCHANGES:
+        writer.write_exchange(ex)
+    first = writer.write_exchange(exchange("http://example.com/page"))
+    original = Original("http://example.com/page", first.date, first.record_id, first.payload_digest or "")
+    writer.write_revisit(exchange("http://example.com/page", when=T0 + timedelta(days=1)), original,
+                         profile=PROFILE_IDENTICAL)
+    writer.write_revisit(exchange("http://example.com/page", b"", status=304, reason="Not Modified",
+                                  when=T0 + timedelta(days=2)), original, profile=PROFILE_NOT_MODIFIED)
+    writer.close()
+    assert held == from_bytes
+    assert len(held) == len(ODD_EXCHANGES) + 3
+    assert fast == [expected for _, expected in ODD_EXCHANGES] + [True] * 3
 
 
 def corpus_files() -> list[Path]:
