@@ -47,7 +47,7 @@ def _check_reachable(settings: Any) -> int | None:
 def cmd_worker(args: argparse.Namespace) -> int:
     from scrapy.settings import SETTINGS_PRIORITIES
 
-    from crawler.cli import _check_archive, _settings, print_summary
+    from crawler.cli import _check_archive, _settings, prepare_crawl, print_summary
 
     settings = _settings(args, {"ARCHIVE_URI": args.archive, "REDIS_URL": _redis_url(args),
                                 "DISTRIBUTED_IDLE_TIMEOUT": args.idle_timeout})
@@ -60,6 +60,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     for check in (_check_archive, _check_distributed, _check_reachable):
         if (code := check(settings)) is not None:
             return code
+    prepare_crawl()
     from spiders.worker import WorkerSpider
 
     try:
