@@ -37,6 +37,8 @@ from warcio.archiveiterator import ArchiveIterator
 from storage.warc import WrittenRecord
 
 REVISIT_MIME = "warc/revisit"
+# Methods whose request body goes into the key (cdxj-indexer's post-append mode)
+BODY_KEYED_METHODS = ("POST", "PUT")
 # Lines are sorted in memory up to this many characters, then in sorted runs on disk that are
 # merged (cdxj-indexer's SortingWriter): about 1.3x this in RAM at most, whatever the archive size.
 SORT_BUFFER_CHARS = 32 * 1024 * 1024
@@ -127,7 +129,7 @@ class Capture:
 def url_key(url: str, method: str = "GET", body: bytes = b"", content_type: str | None = None) -> str:
     """The SURT key cdxj-indexer gives a capture of `url` (post-append mode for POST/PUT)."""
     method = method.upper()
-    if method in ("POST", "PUT"):
+    if method in BODY_KEYED_METHODS:
         _query, append = append_method_query(method, content_type, len(body), BytesIO(body), url)
         url += append
     try:
@@ -480,7 +482,7 @@ class _HeldRecordIndexer(CDXJIndexer):
             if not record.rec_headers.get_header("WARC-Target-URI", "").startswith(("http:", "https:")):
                 return False  # warcio reads HTTP headers only under these (case-sensitive) schemes
             if record.rec_type == "request":
-                if record.http_headers is None or record.http_headers.protocol.upper() in ("POST", "PUT"):
+                if record.http_headers is None or record.http_headers.protocol.upper() in BODY_KEYED_METHODS:
                     return False
             elif not record.rec_headers.get_header("WARC-Payload-Digest"):
                 return False
