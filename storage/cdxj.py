@@ -16,10 +16,12 @@ bytes), so every line of one URL key is in one contiguous block, ordered by time
 from __future__ import annotations
 
 import calendar
+import contextlib
 import heapq
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,12 +31,33 @@ from types import SimpleNamespace
 from typing import IO, Any, BinaryIO, Protocol
 
 import surt
-from cdxj_indexer.bufferiter import concur_req_resp, join_req_resp
-from cdxj_indexer.main import CDXJIndexer, SortingWriter
-from cdxj_indexer.postquery import append_method_query
 from warcio.archiveiterator import ArchiveIterator
 
 from storage.warc import WrittenRecord
+
+
+@contextlib.contextmanager
+def _pkg_resources_refused() -> Iterator[None]:
+    """cdxj-indexer imports pyamf (for AMF request bodies), which asks pkg_resources for its own
+    folder when pkg_resources can be imported and takes the folder of its __file__ otherwise: the
+    same folder. Importing pkg_resources scans every installed distribution, 0.15-0.25 s of every
+    command that indexes (each crawl's start-up among them), so it is refused meanwhile."""
+    if "pkg_resources" in sys.modules:
+        yield
+        return
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        yield
+    finally:
+        if "pkg_resources" in sys.modules and sys.modules["pkg_resources"] is None:
+            del sys.modules["pkg_resources"]
+
+
+# cdxj-indexer is imported here only: storage.wacz takes CompressedWriter from this module
+with _pkg_resources_refused():
+    from cdxj_indexer.bufferiter import concur_req_resp, join_req_resp
+    from cdxj_indexer.main import CDXJIndexer, CompressedWriter, SortingWriter  # noqa: F401
+    from cdxj_indexer.postquery import append_method_query
 
 REVISIT_MIME = "warc/revisit"
 # Methods whose request body goes into the key (cdxj-indexer's post-append mode)

@@ -28,11 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cdxj_indexer.main import CDXJIndexer, CompressedWriter
 from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
 from storage.archive_index import closed_warcs, index_path, update_index
-from storage.cdxj import CdxjIndex, check_timestamp
+from storage.cdxj import CdxjIndex, CDXJIndexer, CompressedWriter, check_timestamp
 from storage.files import OPEN_SUFFIX
 
 WACZ_VERSION = "1.1.1"
