@@ -47,8 +47,11 @@ def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
 
 
 def prepare_crawl() -> None:
-    """Once a crawl is sure to run, before its spider is imported."""
-    start_fork_server()  # the extraction workers warm up on another core meanwhile
+    """Once a crawl command's arguments are checked, before Scrapy is imported: the fork server
+    the extraction workers come from warms up on another core (about 1 s: the extractor's imports
+    and models) while this process imports Scrapy and opens the crawl. (Should the archive
+    setting then be refused, the fork server ends by itself once warm.)"""
+    start_fork_server()
     # Scrapy's TLS context factory module calls inspect.stack() three times as it is imported
     # (for deprecated aliases), reading the source of every frame on the stack: imported here,
     # at a shallow stack, that takes 0.08 s; deep inside the spider's imports, 0.25 s.
@@ -163,13 +166,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not urls:
         print("crawler: no valid URL to ingest", file=sys.stderr)
         return EXIT_USAGE if not rejected else EXIT_PARTIAL
+    prepare_crawl()
     settings = _settings(args, {
         "ARCHIVE_URI": args.archive,
         "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None,
     })
     if (code := _check_archive(settings)) is not None:
         return code
-    prepare_crawl()
     from spiders.ingest import IngestSpider
 
     try:
@@ -195,11 +198,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if parse_date(args.since) is None:
             print(f"crawler: --since: not a date: {args.since!r} (use YYYY-MM-DD)", file=sys.stderr)
             return EXIT_USAGE
+    prepare_crawl()
     settings = _settings(args, {"ARCHIVE_URI": args.archive,
                                 "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None})
     if (code := _check_archive(settings)) is not None:
         return code
-    prepare_crawl()
     jobs = [(SPIDERS[name], {"since": args.since, "max_pages": args.max_pages}) for name in names]
     try:
         sessions = run_spiders(jobs, settings)
