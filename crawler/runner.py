@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -40,6 +41,10 @@ def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> l
         crawler = process.create_crawler(spider_cls)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs).addErrback(failed)
+    # What is alive now (modules, settings, crawlers) lives as long as the process: frozen, it is
+    # left out of the crawl's full garbage collections and of those of the interpreter's exit
+    # (0.2 s of every crawl command, after its summary).
+    gc.freeze()
     process.start()
     if errors:
         raise CrawlFailed(errors[0])
