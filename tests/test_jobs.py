@@ -543,7 +543,8 @@ def test_schedule_once_runs_every_job_and_logs_json_summaries(tmp_path, news_ser
     finished = {e["job"]: e for e in events if e.get("event") == "job_finished"}  # from the scheduler
     assert set(summaries) == set(finished) == {"dw", "broken-link"}
     for name, code in (("dw", 0), ("broken-link", 1)):
-        assert summaries[name]["exit_status"] == code and finished[name]["exit_status"] == code
+        assert summaries[name]["exit_status"] == code and finished[name]["exit_status"] == code, (
+            name, summaries[name].get("error"), result.stderr[-3000:])
         for key in (*SUMMARY_FIELDS, "duration"):
             assert key in summaries[name], (name, key)
         for key in SUMMARY_FIELDS:
