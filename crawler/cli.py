@@ -47,10 +47,11 @@ def _settings(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
 
 
 def prepare_crawl() -> None:
-    """Once a crawl command's arguments are checked, before Scrapy is imported: the fork server
-    the extraction workers come from warms up on another core (about 1 s: the extractor's imports
-    and models) while this process imports Scrapy and opens the crawl. (Should the archive
-    setting then be refused, the fork server ends by itself once warm.)"""
+    """As soon as a crawl command's own checks have passed (for ingest and crawl: their arguments,
+    before Scrapy is imported): the fork server the extraction workers come from warms up on
+    another core (about 1 s: the extractor's imports and models) while this process imports
+    Scrapy and opens the crawl. (Should the archive setting then be refused, the fork server
+    ends by itself once warm.)"""
     start_fork_server()
     # Scrapy's TLS context factory module calls inspect.stack() three times as it is imported
     # (for deprecated aliases), reading the source of every frame on the stack: imported here,
