@@ -9,7 +9,7 @@ For every page with ground truth (``*.truth.json``):
 - text_kind "snippets" (and any page with must_contain/must_not_contain): the share of
   snippet checks passed (substring checks after whitespace normalisation);
 - title, authors, date and language accuracy where the truth has them;
-- CPU time per page of ``crawler.extraction.extract`` and of plain
+- CPU time per page of ``crawler.extract.article.extract`` and of plain
   ``trafilatura.extract(html, url=url)`` with default options (min of --repeat runs).
 
 Plain trafilatura's metadata comes from ``bare_extraction(with_metadata=True)``, run apart
@@ -36,10 +36,10 @@ import trafilatura
 from trafilatura.settings import Document
 
 try:
-    from crawler.extraction import ExtractOptions, extract
+    from crawler.extract.article import ExtractOptions, extract
 except ImportError:  # run as a script from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from crawler.extraction import ExtractOptions, extract
+    from crawler.extract.article import ExtractOptions, extract
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
 TOKEN = re.compile(r"\w+")

@@ -9,7 +9,7 @@ pages under distinct URLs, each with a payload of its own (none is a revisit), g
 news servers send HTML (compressed once, before the timed runs, as a server's cache would),
 and prints, per run and as min/median/max:
   1. extraction alone over the same pages from memory, one process and one process per core
-     (the multi-process limit): our extraction (crawler.extraction.extract: trafilatura plus
+     (the multi-process limit): our extraction (crawler.extract.article.extract: trafilatura plus
      metadata, boilerplate cleaning, language and links), and plain `trafilatura.extract`; the
      multi-process limits are measured just before and just after (3) and averaged;
   2. `crawler ingest` end to end (fetch + WARC + extraction + JSON Lines), pages per second over
@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 
 import trafilatura  # noqa: E402
 
-from crawler.extraction import ExtractOptions, extract  # noqa: E402
+from crawler.extract.article import ExtractOptions, extract  # noqa: E402
 from tests.newsserver import CORPUS, NewsServer, corpus_pages, distinct_mark  # noqa: E402
 from tests.proctree import descendants  # noqa: E402
 

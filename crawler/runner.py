@@ -27,7 +27,7 @@ def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> l
     from scrapy.crawler import CrawlerProcess
 
     from crawler import logs
-    from crawler.session import session_for
+    from crawler.capture.session import session_for
 
     process = CrawlerProcess(settings)
     logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")

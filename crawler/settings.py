@@ -149,34 +149,34 @@ DOWNLOAD_WARNSIZE = 0
 # A connection dropped mid-body still gives a response, archived with WARC-Truncated.
 DOWNLOAD_FAIL_ON_DATALOSS = False
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.download.CaptureHTTPDownloadHandler",
-    "https": "crawler.download.CaptureHTTPDownloadHandler",
+    "http": "crawler.capture.handler.CaptureHTTPDownloadHandler",
+    "https": "crawler.capture.handler.CaptureHTTPDownloadHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100): a refused host is not contacted at all.
-    "crawler.netguard.AddressGuardMiddleware": 50,
+    "crawler.fetch.guard.AddressGuardMiddleware": 50,
     # After robots.txt (100), which it learns Crawl-delay from: spaces requests per host.
-    "crawler.politeness.CrawlDelayMiddleware": 110,
+    "crawler.fetch.politeness.CrawlDelayMiddleware": 110,
     # Adds validators from the state store; sits before the cache (900) and the capture (950).
-    "crawler.incremental.ConditionalRequestMiddleware": 560,
+    "crawler.capture.incremental.ConditionalRequestMiddleware": 560,
     # Retries as the stock middleware does, but waits for Retry-After first.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.politeness.RetryAfterMiddleware": 550,
+    "crawler.fetch.politeness.RetryAfterMiddleware": 550,
     # Scrapy's meta-refresh redirects, without decoding the whole page to find them.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.metarefresh.HeadMetaRefreshMiddleware": 580,
+    "crawler.fetch.metarefresh.HeadMetaRefreshMiddleware": 580,
     # Scrapy's Content-Encoding decoding, with gzip inflated by zlib-ng (half the CPU).
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "crawler.compression.FastGzipCompressionMiddleware": 590,
+    "crawler.fetch.compression.FastGzipCompressionMiddleware": 590,
     # Next to the download handler: sees bodies as received, every redirect and retry.
-    "crawler.capture.WarcCaptureMiddleware": 950,
+    "crawler.capture.middleware.WarcCaptureMiddleware": 950,
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.ExtractionPipeline": 300,
-    "crawler.pipelines.RecordPipeline": 800,
+    "crawler.pipeline.pipelines.ExtractionPipeline": 300,
+    "crawler.pipeline.pipelines.RecordPipeline": 800,
 }
 # Settings decided from other settings: the user agent, the archive download handler.
-ADDONS = {"crawler.addons.NewsArchiveAddon": 0, "crawler.distributed.addon.DistributedAddon": 10}
+ADDONS = {"crawler.fetch.addon.NewsArchiveAddon": 0, "crawler.distributed.addon.DistributedAddon": 10}
 # No listening consoles: an archival crawl takes no commands from the network. They are left
 # out of the base list rather than set to None in EXTENSIONS, which Scrapy would import to
 # compare (the remote control pulls in aiohttp: 0.2 s of every start-up).
@@ -187,7 +187,7 @@ EXTENSIONS_BASE = {
 }
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
-EXTENSIONS = {"crawler.progress.Progress": 500}
+EXTENSIONS = {"crawler.pipeline.progress.Progress": 500}
 RETRY_TIMES = 2
 # Error responses (after retries) reach the spider: they get a JSON line with their status.
 HTTPERROR_ALLOW_ALL = True

@@ -18,7 +18,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
-from crawler.records import failure_item, page_item
+from crawler.pipeline.records import failure_item, page_item
 
 _NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 

@@ -8,7 +8,7 @@ from scrapy import Request, Spider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.records import failure_item, page_item
+from crawler.pipeline.records import failure_item, page_item
 from spiders.registry import source_for_url
 
 

@@ -17,7 +17,7 @@ from scrapy.utils.test import get_crawler
 from test_cdxj import HTML, T0, exchange
 from warcutil import all_records, json_records, responses, warc_files
 
-from crawler.archive_handler import (
+from crawler.archive.handler import (
     ARCHIVED_FLAG,
     ArchiveDownloadHandler,
     NotInArchive,
@@ -25,11 +25,11 @@ from crawler.archive_handler import (
     split_sources,
 )
 from crawler.config import SettingError
-from crawler.download import REASON_META
+from crawler.capture.handler import REASON_META
 from storage.cdxj import index_warcs
 from storage.warc import RotatingWarcWriter, WarcInfo
 
-HANDLER = "crawler.archive_handler.ArchiveDownloadHandler"
+HANDLER = "crawler.archive.handler.ArchiveDownloadHandler"
 PAGES = [
     "/page/dw.com/DW_2024_01_30",
     "/gzip/reuters.com/Reuters_2024_03_07",

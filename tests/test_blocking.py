@@ -14,7 +14,7 @@ import pytest
 from newsserver import CORPUS, corpus_pages
 from scrapy.http import Headers
 
-from crawler.blocking import BODY_HEAD_BYTES, SIGNATURES, detect_block
+from crawler.extract.blocking import BODY_HEAD_BYTES, SIGNATURES, detect_block
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blocks"
 HTML = ("Content-Type", "text/html; charset=UTF-8")

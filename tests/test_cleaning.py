@@ -9,8 +9,8 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler import cleaning
-from crawler.cleaning import (
+from crawler.extract import cleaning
+from crawler.extract.cleaning import (
     LANGUAGES,
     choose_authors,
     clean_tree,

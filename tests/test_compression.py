@@ -17,7 +17,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from crawler.compression import FastGzipCompressionMiddleware, inflate_gzip_member
+from crawler.fetch.compression import FastGzipCompressionMiddleware, inflate_gzip_member
 
 PAGE = gzip.decompress((CORPUS / "pages" / "reuters.com" / "Reuters_2024_03_07.html.gz").read_bytes())
 MEMBER = gzip.compress(PAGE, 6)

@@ -1,4 +1,4 @@
-"""crawler.extraction.extract: contract, clean text, metadata, bad input, real corpus pages."""
+"""crawler.extract.article.extract: contract, clean text, metadata, bad input, real corpus pages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from crawler.extraction import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions, extract
+from crawler.extract.article import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions, extract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 CORPUS = Path(os.environ.get("NEWS_CORPUS", "/work/shared/corpus")) / "pages"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import run_crawler
 
-from crawler.joblock import JobLock, JobLocked, read_lock
-from crawler.jobs import (
+from crawler.jobs.lock import JobLock, JobLocked, read_lock
+from crawler.jobs.definitions import (
     Job,
     JobsFileError,
     job_settings,
@@ -289,7 +289,7 @@ def test_next_run_cron_in_a_time_zone():
 
 
 def test_an_interval_job_runs_one_interval_after_its_last_run(tmp_path):
-    from crawler.scheduler import Scheduler
+    from crawler.jobs.schedule import Scheduler
 
     job = Job(name="j", archive=str(tmp_path / "a"), sources=("dw",), every=3600)
     scheduler = Scheduler(jobs_file_of(job), state_dir=None)
@@ -303,7 +303,7 @@ def test_an_interval_job_runs_one_interval_after_its_last_run(tmp_path):
 
 
 def jobs_file_of(*jobs: Job):
-    from crawler.jobs import JobsFile
+    from crawler.jobs.definitions import JobsFile
 
     return JobsFile(Path("jobs.toml"), jobs)
 
@@ -380,7 +380,7 @@ def test_lock_is_exclusive_and_says_who_holds_it(tmp_path):
 
 LOCK_AND_WAIT = """
 import sys, time
-from crawler.joblock import JobLock
+from crawler.jobs.lock import JobLock
 JobLock(sys.argv[1], "j").acquire()
 print("locked", flush=True)
 time.sleep(600)

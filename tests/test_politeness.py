@@ -17,7 +17,7 @@ from conftest import run_crawler
 from newsserver import DEFAULT_ROBOTS
 from warcutil import json_records, responses
 
-from crawler.politeness import retry_after_seconds, robots_delay
+from crawler.fetch.politeness import retry_after_seconds, robots_delay
 
 CORPUS_ROBOTS = sorted((Path(__file__).resolve().parents[2] / "shared" / "corpus" / "robots").glob("*/*.robots.txt"))
 UA = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive#crawler)"

@@ -18,8 +18,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 from warcutil import json_records, schema_errors, warc_files
 
-from crawler.extraction import ExtractOptions
-from crawler.replay import PageFinder, Progress, RecordSource, archived_page, replay
+from crawler.extract.article import ExtractOptions
+from crawler.archive.replay import PageFinder, Progress, RecordSource, archived_page, replay
 from storage.reader import find_warcs
 from storage.warc import PROFILE_NOT_MODIFIED, HttpExchange, Original, RotatingWarcWriter, WarcInfo
 

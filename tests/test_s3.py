@@ -843,7 +843,7 @@ def test_storage_settings_are_checked_and_named(news_server, tmp_path):
 
 
 def test_default_spool_follows_xdg_cache_home(tmp_path, monkeypatch):
-    from crawler.shipping import default_spool
+    from crawler.capture.shipping import default_spool
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert (
@@ -865,7 +865,7 @@ def test_upload_with_nothing_waiting_has_nothing_to_do(tmp_path):
 
 def test_uploads_run_off_the_calling_thread(tmp_path):
     """The shipper returns at once; the backend runs on its own worker thread."""
-    from crawler.shipping import Shipper
+    from crawler.capture.shipping import Shipper
 
     release = threading.Event()
     seen: list[str] = []

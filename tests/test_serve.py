@@ -20,8 +20,8 @@ from conftest import PYWB_BIN, REPO, run_crawler
 from test_incremental import PARAS, page
 from conftest import free_port as _free_port
 
-from crawler import serve as serve_module
-from crawler.serve import Article, ServeError, find_wayback, start_page
+from crawler.archive import serve as serve_module
+from crawler.archive.serve import Article, ServeError, find_wayback, start_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"

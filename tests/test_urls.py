@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.netguard import check_host, non_public_kind
-from crawler.urls import Rejected, check_url, dedupe, read_url_lines
+from crawler.fetch.guard import check_host, non_public_kind
+from crawler.fetch.urls import Rejected, check_url, dedupe, read_url_lines
 
 
 @pytest.mark.parametrize("address,kind", [

@@ -23,6 +23,6 @@ from typing import Any
 
 def add_distributed_commands(subparsers: Any) -> None:
     """Registers `worker` and `enqueue` on the `crawler` command's subparsers."""
-    from crawler.distributed.cli import add_commands
+    from crawler.cli.distributed import add_commands
 
     add_commands(subparsers)

@@ -10,7 +10,7 @@ SCHEDULER = "crawler.distributed.scheduler.RedisScheduler"
 class DistributedAddon:
     """REDIS_URL set: requests go through the shared Redis queue and Bloom duplicate filter
     (any spider: `crawler worker`, or the same `crawler crawl SOURCE` on several machines);
-    the incremental state moves to Redis too (crawler.session). Unset: nothing changes."""
+    the incremental state moves to Redis too (crawler.capture.session). Unset: nothing changes."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("REDIS_URL"):

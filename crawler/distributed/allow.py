@@ -1,7 +1,7 @@
 """robots.txt of hosts that enqueued work may reach: `allow_private` for Scrapy's own fetch.
 
 Work enqueued with `--allow-private` carries `meta["allow_private"]`, which the address guard
-(crawler/netguard.py) honours. Scrapy's robots.txt middleware fetches robots.txt with a request
+(crawler/fetch/guard.py) honours. Scrapy's robots.txt middleware fetches robots.txt with a request
 of its own, without that meta: the guard would refuse it, and the page would be fetched as if
 the host had no robots.txt. This middleware, just before the guard, lets robots.txt through for
 a host and port that allowed work has asked for in this process.

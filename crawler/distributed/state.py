@@ -2,7 +2,7 @@
 
 Same methods and the same answers as `storage.state.StateStore` (SQLite), so conditional
 requests, revisit records and article versions work across workers: a page archived by one
-worker is a revisit for the others. Selected by crawler.session when REDIS_URL is set.
+worker is a revisit for the others. Selected by crawler.capture.session when REDIS_URL is set.
 
 Keys (prefix DISTRIBUTED_KEY_PREFIX, default "newsarchive"):
     <prefix>:state:capture:<canonical url>   hash: the columns of the SQLite `captures` row

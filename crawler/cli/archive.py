@@ -84,7 +84,7 @@ def _local_archive(text: str | None, command: str) -> Path:
 def _mirror_remote(location: Any) -> Path:
     """A remote archive is read through its backend into a local mirror (closed files are
     immutable: only files not mirrored yet are downloaded, verified)."""
-    from crawler.shipping import cache_folder
+    from crawler.capture.shipping import cache_folder
     from storage.backends import StorageError, backend_for
     from storage.mirror import mirror_archive
 
@@ -189,8 +189,8 @@ def _positional_archive(args: argparse.Namespace) -> str | None:
 # -- replay ----------------------------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
     from crawler.config import SettingError, WorkerConfig
-    from crawler.extraction import ExtractOptions
-    from crawler.replay import Progress, replay
+    from crawler.extract.article import ExtractOptions
+    from crawler.archive.replay import Progress, replay
     from storage.reader import ArchiveReader, ArchiveSourceError, find_warcs
 
     settings = _settings(args)
@@ -407,7 +407,7 @@ def _free_port(bind: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from crawler.serve import ServeError, find_wayback, serve
+    from crawler.archive.serve import ServeError, find_wayback, serve
 
     root = _archive_root(_positional_archive(args), "serve")
     settings = _settings(args)

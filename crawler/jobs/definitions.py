@@ -9,9 +9,9 @@
 
 `load_jobs` validates the whole file and reports every problem at once (`JobsFileError`), each
 naming the job and the field; `next_run` says when a job runs next; `job_settings` and
-`job_spiders` say what one run is made of; `lock_path` where its lock lives (`crawler.joblock`):
+`job_spiders` say what one run is made of; `lock_path` where its lock lives (`crawler.jobs.lock`):
 `<archive>/state/jobs/` for a local archive, the spool's `state/jobs/` for S3. Running jobs
-and the scheduler are in `crawler.scheduler`.
+and the scheduler are in `crawler.jobs.schedule`.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ class _Checker:
                 sources.append(source)
         urls: list[str] = []
         for i, text in enumerate(self._list("urls")):
-            from crawler.urls import Rejected, check_url
+            from crawler.fetch.urls import Rejected, check_url
 
             checked = check_url(text)
             if isinstance(checked, Rejected):
@@ -385,13 +385,13 @@ class _Checker:
     def _check_settings(self, job: Job) -> None:
         """The archive settings as the run will see them, checked like the CLI checks them."""
         from crawler.config import ArchiveConfig, SettingError
-        from crawler.shipping import StorageConfig
+        from crawler.capture.shipping import StorageConfig
 
         settings = job_settings(job)
         try:
             StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
             if settings.get("ARCHIVE_REPLAY_FROM"):
-                from crawler.archive_handler import ReplayConfig
+                from crawler.archive.handler import ReplayConfig
 
                 ReplayConfig.from_settings(settings)
         except SettingError as exc:
@@ -479,7 +479,7 @@ def state_dir_for(job: Job, state_dir: str | Path | None = None) -> Path:
     if location.scheme == "file":
         assert location.path is not None
         return location.path / "state"
-    from crawler.shipping import StorageConfig
+    from crawler.capture.shipping import StorageConfig
 
     spool = StorageConfig.from_settings(job_settings(job), location).spool
     assert spool is not None

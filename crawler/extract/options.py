@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crawler import cleaning
+from crawler.extract import cleaning
 
 EXTRACTOR_VERSION = "1.0.0"
 

@@ -4,7 +4,7 @@ instead of importing and loading models itself (seconds of CPU per worker on a b
 
 import gc
 
-from crawler.analysis import warm_up
+from crawler.extract.analysis import warm_up
 
 warm_up()
 # What the extractor imported and warmed up lives as long as the workers: frozen, it is left out

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.blocking import BODY_HEAD_BYTES, detect_block
-from crawler.extract_options import ExtractOptions
+from crawler.extract.blocking import BODY_HEAD_BYTES, detect_block
+from crawler.extract.options import ExtractOptions
 
 
 def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type: str | None,
@@ -19,14 +19,14 @@ def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type:
         return f"blocked:{blocked}", None
     if not 200 <= status < 300:
         return (f"error_status:{status}" if status >= 400 else f"no_content:{status}"), None
-    from crawler.extraction import extract  # imported by the workers' preload, not by the crawler
+    from crawler.extract.article import extract  # imported by the workers' preload, not by the crawler
 
     return None, extract(body, url, content_type=content_type, options=options)
 
 
 def warm_up() -> None:
     """Pay the lazy costs (language model, compiled rules) before the first real page."""
-    from crawler.extraction import extract
+    from crawler.extract.article import extract
 
     extract(b"<html lang='en'><body><article><p>" + b"Warming up the extraction worker. " * 20
             + b"</p></article></body></html>", "http://localhost/warm-up")

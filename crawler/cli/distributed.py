@@ -47,7 +47,7 @@ def _check_reachable(settings: Any) -> int | None:
 def cmd_worker(args: argparse.Namespace) -> int:
     from scrapy.settings import SETTINGS_PRIORITIES
 
-    from crawler.cli import _check_archive, _settings, prepare_crawl, print_summary
+    from crawler.cli.main import _check_archive, _settings, prepare_crawl, print_summary
 
     settings = _settings(args, {"ARCHIVE_URI": args.archive, "REDIS_URL": _redis_url(args),
                                 "DISTRIBUTED_IDLE_TIMEOUT": args.idle_timeout})
@@ -72,10 +72,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
-    from crawler.cli import _settings
+    from crawler.cli.main import _settings
     from crawler.config import SettingError
     from crawler.distributed.enqueue import RedisUnavailable, enqueue_work
-    from crawler.urls import Rejected, check_url, dedupe, read_url_lines
+    from crawler.fetch.urls import Rejected, check_url, dedupe, read_url_lines
     from spiders.registry import SPIDERS
 
     texts = list(args.work)

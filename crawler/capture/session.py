@@ -22,7 +22,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.config import ArchiveConfig
-from crawler.shipping import Shipper, shipper_for
+from crawler.capture.shipping import Shipper, shipper_for
 from storage.archive import LocalArchive, local_root
 from storage.archive_index import index_closed_warc
 from storage.cdxj import index_written
@@ -69,7 +69,7 @@ class ArchiveSession:
         self.config = config
         self._on_file_closed = on_file_closed
         self.archive = LocalArchive(local_root(config.location, spool))
-        self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.shipping)
+        self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.capture.shipping)
         self.outcomes = Outcomes()
         repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
         # Index lines of the WARC file being written, made as its records are written (about

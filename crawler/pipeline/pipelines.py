@@ -11,10 +11,10 @@ from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.config import WorkerConfig
-from crawler.extract_options import EXTRACTOR_VERSION, ExtractOptions
-from crawler.records import analyse_item, build_record, capture_metadata, extractor_info, outcome_of
-from crawler.session import ArchiveSession, session_for
-from crawler.workers import WorkerPool
+from crawler.extract.options import EXTRACTOR_VERSION, ExtractOptions
+from crawler.pipeline.records import analyse_item, build_record, capture_metadata, extractor_info, outcome_of
+from crawler.capture.session import ArchiveSession, session_for
+from crawler.pipeline.workers import WorkerPool
 from storage.reader import read_record
 from storage.schema import schema_errors
 

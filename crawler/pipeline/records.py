@@ -21,11 +21,11 @@ from scrapy.http import Response
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
-from crawler.capture import CAPTURE_META, FETCHED_AT_META, WARC_META
-from crawler.download import TRUNCATED_META, NotInArchive
-from crawler.analysis import analyse_page
-from crawler.extract_options import RESULT_KEYS
-from crawler.netguard import REFUSED_REASON, PrivateAddressRefused
+from crawler.capture.middleware import CAPTURE_META, FETCHED_AT_META, WARC_META
+from crawler.capture.handler import TRUNCATED_META, NotInArchive
+from crawler.extract.analysis import analyse_page
+from crawler.extract.options import RESULT_KEYS
+from crawler.fetch.guard import REFUSED_REASON, PrivateAddressRefused
 from storage.schema import SCHEMA_VERSION
 
 # Outcomes that count as "rejected" (we refused) rather than "failed" (the fetch went wrong).
@@ -104,7 +104,7 @@ async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: An
     """Extraction of one page item in the worker pool, as the live crawl does it: sets
     `extraction`, and `reason` (and `error`) when there is no article. Shared by the live
     pipeline and replay."""
-    from crawler.workers import WorkerCrashed, WorkerTimeout
+    from crawler.pipeline.workers import WorkerCrashed, WorkerTimeout
 
     try:
         reason, item["extraction"] = await pool.run(

@@ -22,7 +22,7 @@ from crawler.runner import (
     run_spider,
     run_spiders,
 )
-from crawler.workers import start_fork_server
+from crawler.pipeline.workers import start_fork_server
 
 log = structlog.get_logger()
 
@@ -61,12 +61,12 @@ def prepare_crawl() -> None:
 
 def _check_archive(settings: Any) -> int | None:
     from crawler.config import ArchiveConfig, SettingError
-    from crawler.shipping import StorageConfig
+    from crawler.capture.shipping import StorageConfig
 
     try:
         StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
         if settings.get("ARCHIVE_REPLAY_FROM"):
-            from crawler.archive_handler import ReplayConfig
+            from crawler.archive.handler import ReplayConfig
 
             ReplayConfig.from_settings(settings)
     except SettingError as exc:
@@ -106,7 +106,7 @@ def report_storage(sessions: Sequence[Any]) -> bool:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    from crawler.shipping import upload_spool
+    from crawler.capture.shipping import upload_spool
 
     settings = _settings(args, {"ARCHIVE_URI": args.archive})
     if (code := _check_archive(settings)) is not None:
@@ -128,7 +128,7 @@ def _print_storage(report: Any) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from crawler.urls import Rejected, check_url, dedupe, read_url_lines
+    from crawler.fetch.urls import Rejected, check_url, dedupe, read_url_lines
 
     texts = list(args.urls)
     if args.input is not None:
@@ -141,7 +141,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"crawler: cannot read URL list {args.input!r}: {exc.strerror}", file=sys.stderr)
                 return EXIT_USAGE
     if args.from_document:
-        from crawler.documents import cited_urls
+        from crawler.extract.documents import cited_urls
 
         try:
             texts += cited_urls(Path(args.from_document))
@@ -229,7 +229,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """The extraction of a saved page, as JSON (debugging, or one-off use)."""
     import json
 
-    from crawler.extraction import ExtractOptions, extract
+    from crawler.extract.article import ExtractOptions, extract
 
     try:
         body = Path(args.file).read_bytes() if args.file != "-" else sys.stdin.buffer.read()
@@ -243,7 +243,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from crawler.history import render, version_texts
+    from crawler.archive.history import render, version_texts
     from storage.archive import ArchiveURIError, parse_archive_uri
 
     try:
@@ -310,10 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sources = sub.add_parser("sources", help="list the sources and their discovery URLs")
     sources.set_defaults(func=cmd_sources)
-    from crawler.scheduler import add_job_commands
+    from crawler.jobs.schedule import add_job_commands
 
     add_job_commands(sub)
-    from crawler.archive_cli import add_archive_commands
+    from crawler.cli.archive import add_archive_commands
 
     add_archive_commands(sub)
     from crawler.distributed import add_distributed_commands

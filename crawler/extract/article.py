@@ -37,8 +37,8 @@ from trafilatura.utils import is_dubious_html, repair_faulty_html
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
-from crawler import cleaning
-from crawler.extract_options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
+from crawler.extract import cleaning
+from crawler.extract.options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 # magic numbers of payloads that are certainly not HTML (pdf, zip, gzip, png, gif, jpeg, webp/riff)

@@ -36,7 +36,7 @@ class WorkerCrashed(Exception):
     pass
 
 
-EXTRACTION_PRELOAD = ("crawler.worker_preload",)
+EXTRACTION_PRELOAD = ("crawler.pipeline.worker_preload",)
 
 
 def start_fork_server(preload: tuple[str, ...] = EXTRACTION_PRELOAD) -> None:

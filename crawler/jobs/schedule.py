@@ -1,7 +1,7 @@
 """Running crawl jobs: `crawler run-job` runs one job once, `crawler schedule` runs every job of
-a jobs file on its schedule (definitions: `crawler.jobs`).
+a jobs file on its schedule (definitions: `crawler.jobs.definitions`).
 
-A job never overlaps itself: each run holds the job's lock (`crawler.joblock`). `crawler
+A job never overlaps itself: each run holds the job's lock (`crawler.jobs.lock`). `crawler
 schedule` starts every run as a child process (`crawler run-job`): Twisted's reactor cannot be
 restarted in one process, and a crashing run cannot take the scheduler down.
 
@@ -36,8 +36,8 @@ from typing import Any
 
 import structlog
 
-from crawler.joblock import JobLock, JobLocked, LockInfo, read_lock
-from crawler.jobs import (
+from crawler.jobs.lock import JobLock, JobLocked, LockInfo, read_lock
+from crawler.jobs.definitions import (
     Job,
     JobsFile,
     JobsFileError,

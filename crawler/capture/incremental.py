@@ -19,7 +19,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.session import session_for
+from crawler.capture.session import session_for
 from storage.state import PreviousCapture, StateStore, StoredPayload
 from storage.warc import (
     PROFILE_IDENTICAL,

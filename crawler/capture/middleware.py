@@ -15,9 +15,9 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from crawler.download import REASON_META, TRUNCATED_META
-from crawler.incremental import Archived, archive_exchange
-from crawler.session import ArchiveSession, session_for
+from crawler.capture.handler import REASON_META, TRUNCATED_META
+from crawler.capture.incremental import Archived, archive_exchange
+from crawler.capture.session import ArchiveSession, session_for
 from storage.warc import HttpExchange, now_utc
 
 log = structlog.get_logger()

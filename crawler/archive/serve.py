@@ -41,7 +41,7 @@ from storage.archive_index import index_path, update_index, warc_dir
 from storage.wacz import iter_json_lines, json_line_files
 
 COLLECTION = "archive"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PYWB_BIN = REPO / ".tools" / "pywb" / "bin"
 MAX_LISTED = 5000  # articles on the start page (the latest); the collection search finds the rest
 REFRESH_SECONDS = 10.0

@@ -35,7 +35,7 @@ from scrapy.utils.asyncio import run_in_thread
 from w3lib.url import canonicalize_url
 
 from crawler.config import SettingError
-from crawler.download import REASON_META, TRUNCATED_META, NotInArchive
+from crawler.capture.handler import REASON_META, TRUNCATED_META, NotInArchive
 from storage.cdxj import Capture, by_closeness, check_timestamp, url_key
 from storage.reader import ArchivedResponse, ArchiveReader, ArchiveSourceError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.settings import BaseSettings
 
-ARCHIVE_HANDLER = "crawler.archive_handler.ArchiveDownloadHandler"
+ARCHIVE_HANDLER = "crawler.archive.handler.ArchiveDownloadHandler"
 
 
 class NewsArchiveAddon:
@@ -13,7 +13,7 @@ class NewsArchiveAddon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("USER_AGENT"):
-            from crawler.session import software_version
+            from crawler.capture.session import software_version
 
             contact = settings.get("ARCHIVE_CONTACT_URL")
             agent = f"newsarchive/{software_version()} " + (f"(+{contact})" if contact else "(news archival crawler)")

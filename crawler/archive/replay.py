@@ -1,7 +1,7 @@
 """Re-extraction from archived WARC/WACZ files: the JSON lines of a crawl, made again offline
 with today's extraction code.
 
-Each page of our own crawls has a WARC `metadata` record (crawler.records.capture_metadata),
+Each page of our own crawls has a WARC `metadata` record (crawler.pipeline.records.capture_metadata),
 WARC-Concurrent-To the record its fetch wrote (a response, or a revisit). From the two we
 rebuild the page item exactly as the live crawl had it:
 
@@ -420,7 +420,7 @@ def decoded(response: ArchivedResponse) -> bytes:
 
 def archived_page(records: RecordSource, job: PageJob, *, final: bool = True
                   ) -> tuple[dict[str, Any], bytes, list[tuple[str, str]]] | None:
-    """The page item of one archived page (as crawler.records.page_item makes it live), its
+    """The page item of one archived page (as crawler.pipeline.records.page_item makes it live), its
     decoded body and its response headers; None for a foreign record that is not a page.
     Raises ArchiveReadError when a record cannot be read or decoded, NotYetKnown when a
     revisit's original was not seen yet (and `final` is False)."""
@@ -533,9 +533,9 @@ def replay(
 async def _replay(warcs: dict[str, WarcSource], out: IO[str], *, options: Any, workers: int, timeout: float,
                   on_problem: Callable[[ArchiveReadError], None] | None, progress: Progress | None,
                   fallback: Callable[[], Any] | None) -> ReplayReport:
-    from crawler.extraction import EXTRACTOR_VERSION
-    from crawler.records import analyse_item, build_record, extractor_info
-    from crawler.workers import WorkerPool
+    from crawler.extract.article import EXTRACTOR_VERSION
+    from crawler.pipeline.records import analyse_item, build_record, extractor_info
+    from crawler.pipeline.workers import WorkerPool
     from storage.schema import schema_errors
 
     report = ReplayReport(files=len(warcs))
