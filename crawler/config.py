@@ -1,20 +1,32 @@
-"""Typed snapshots of our settings, validated once, errors naming the setting."""
+"""Typed snapshots of our settings, one frozen dataclass per area, validated once, errors naming
+the setting; and `check_settings`, the one check of them all that commands run before a crawl.
+
+Components read settings only in `from_crawler`, through these classes.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from crawler.extract.options import ExtractOptions
 from storage.archive import ArchiveLocation, ArchiveURIError, parse_archive_uri
+from storage.cdxj import check_timestamp
 
 
 class SettingError(ValueError):
     """A setting has a value we cannot use."""
 
 
-def _positive_int(settings: BaseSettings, name: str, *, allow_zero: bool = False) -> int:
+def count(settings: BaseSettings, name: str, *, allow_zero: bool = False) -> int:
+    """A whole number setting, > 0 (or >= 0)."""
     try:
         value = settings.getint(name)
     except (TypeError, ValueError):
@@ -24,8 +36,20 @@ def _positive_int(settings: BaseSettings, name: str, *, allow_zero: bool = False
     return value
 
 
+def seconds(settings: BaseSettings, name: str) -> float:
+    """A duration setting in seconds, >= 0."""
+    try:
+        value = settings.getfloat(name)
+    except (TypeError, ValueError):
+        got = settings.get(name)
+        raise SettingError(f"{name} must be a number of seconds, got {got!r}") from None
+    if not 0 <= value < math.inf:
+        raise SettingError(f"{name} must be >= 0 seconds, got {value}")
+    return value
+
+
 def _gzip_level(settings: BaseSettings) -> int:
-    level = _positive_int(settings, "ARCHIVE_WARC_GZIP_LEVEL", allow_zero=True)
+    level = count(settings, "ARCHIVE_WARC_GZIP_LEVEL", allow_zero=True)
     if level > 9:
         raise SettingError(f"ARCHIVE_WARC_GZIP_LEVEL must be 0-9, got {level}")
     return level
@@ -55,9 +79,9 @@ class ArchiveConfig:
         return cls(
             location=location,
             prefix=prefix,
-            warc_max_bytes=_positive_int(settings, "ARCHIVE_WARC_MAX_BYTES"),
+            warc_max_bytes=count(settings, "ARCHIVE_WARC_MAX_BYTES"),
             warc_gzip_level=_gzip_level(settings),
-            max_body_bytes=_positive_int(settings, "ARCHIVE_MAX_BODY_BYTES", allow_zero=True),
+            max_body_bytes=count(settings, "ARCHIVE_MAX_BODY_BYTES", allow_zero=True),
             json_gzip=settings.getbool("ARCHIVE_JSON_GZIP"),
             operator=str(settings.get("ARCHIVE_OPERATOR") or ""),
             user_agent=str(settings.get("USER_AGENT") or ""),
@@ -72,11 +96,104 @@ class WorkerConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> WorkerConfig:
-        workers = _positive_int(settings, "EXTRACT_WORKERS", allow_zero=True) or os.cpu_count() or 1
-        try:
-            timeout = settings.getfloat("EXTRACT_TIMEOUT")
-        except (TypeError, ValueError):
-            raise SettingError(f"EXTRACT_TIMEOUT must be a number of seconds, got {settings.get('EXTRACT_TIMEOUT')!r}") from None
+        workers = count(settings, "EXTRACT_WORKERS", allow_zero=True) or os.cpu_count() or 1
+        timeout = seconds(settings, "EXTRACT_TIMEOUT")
         if timeout <= 0:
             raise SettingError(f"EXTRACT_TIMEOUT must be > 0, got {timeout}")
         return cls(workers=workers, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class PolitenessConfig:
+    max_crawl_delay: float
+    max_retry_after: float
+    robots_user_agent: str
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> PolitenessConfig:
+        return cls(
+            max_crawl_delay=seconds(settings, "ARCHIVE_MAX_CRAWL_DELAY"),
+            max_retry_after=seconds(settings, "ARCHIVE_MAX_RETRY_AFTER"),
+            robots_user_agent=str(
+                settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or ""
+            ),
+        )
+
+
+def split_sources(value: Any) -> list[str]:
+    """ARCHIVE_REPLAY_FROM as a list: a string is split on commas and whitespace."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part for part in re.split(r"[,\s]+", value) if part]
+    return [str(part) for part in value if str(part).strip()]
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    sources: tuple[str, ...]
+    at: str | None  # 4 to 14 digit timestamp; None: the latest capture
+    index_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ReplayConfig:
+        sources = tuple(split_sources(settings.get("ARCHIVE_REPLAY_FROM")))
+        missing = [s for s in sources if not Path(s).expanduser().exists()]
+        if missing:
+            raise SettingError(f"ARCHIVE_REPLAY_FROM: {', '.join(missing)} does not exist")
+        at = str(settings.get("ARCHIVE_REPLAY_AT") or "").strip() or None
+        if at is not None:
+            try:
+                at = check_timestamp(at)
+            except ValueError as exc:
+                raise SettingError(f"ARCHIVE_REPLAY_AT: {exc}") from None
+        index_dir = settings.get("ARCHIVE_REPLAY_INDEX_DIR") or Path(tempfile.gettempdir()) / "newsarchive-replay"
+        return cls(sources=sources, at=at, index_dir=Path(index_dir).expanduser())
+
+
+def extract_options(settings: BaseSettings) -> ExtractOptions:
+    """The EXTRACT_* settings as the options the extraction workers get."""
+    defaults = ExtractOptions()
+
+    def read(name: str, getter: str, default: Any) -> Any:
+        try:
+            return getattr(settings, getter)(name, default)
+        except (TypeError, ValueError) as exc:
+            raise SettingError(f"{name}: {exc}") from None
+
+    languages = read("EXTRACT_BOILERPLATE_LANGUAGES", "getlist", list(defaults.boilerplate_languages))
+    try:
+        return ExtractOptions(
+            focus=str(read("EXTRACT_FOCUS", "get", defaults.focus)).strip().lower(),
+            fallback=read("EXTRACT_FALLBACK", "getbool", defaults.fallback),
+            include_tables=read("EXTRACT_INCLUDE_TABLES", "getbool", defaults.include_tables),
+            clean_dom=read("EXTRACT_CLEAN_DOM", "getbool", defaults.clean_dom),
+            clean_text=read("EXTRACT_CLEAN_TEXT", "getbool", defaults.clean_text),
+            boilerplate_languages=tuple(str(lang).strip().lower() for lang in languages),
+            detect_language=read("EXTRACT_DETECT_LANGUAGE", "getbool", defaults.detect_language),
+            date_extensive=read("EXTRACT_DATE_EXTENSIVE", "getbool", defaults.date_extensive),
+            min_words=read("EXTRACT_MIN_WORDS", "getint", defaults.min_words),
+            teaser_words=read("EXTRACT_TEASER_WORDS", "getint", defaults.teaser_words),
+            max_bytes=read("EXTRACT_MAX_BYTES", "getint", defaults.max_bytes),
+        )
+    except ValueError as exc:  # the options' own checks name the setting
+        raise SettingError(str(exc)) from None
+
+
+def progress_interval(settings: BaseSettings) -> float:
+    """Seconds between progress lines; 0: none."""
+    return seconds(settings, "ARCHIVE_PROGRESS_INTERVAL")
+
+
+def check_settings(settings: BaseSettings) -> None:
+    """Every area's settings checked at once, before a crawl starts: raises the first SettingError."""
+    from crawler.capture.shipping import StorageConfig
+
+    archive = ArchiveConfig.from_settings(settings)
+    StorageConfig.from_settings(settings, archive.location)
+    WorkerConfig.from_settings(settings)
+    PolitenessConfig.from_settings(settings)
+    extract_options(settings)
+    progress_interval(settings)
+    if settings.get("ARCHIVE_REPLAY_FROM"):
+        ReplayConfig.from_settings(settings)

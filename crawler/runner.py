@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from crawler.capture.session import OUTCOMES
+
 # Exit statuses of every `crawler` command.
 EXIT_OK = 0  # everything given was archived (and stored)
 EXIT_PARTIAL = 1  # some inputs were rejected, blocked or failed; the rest was archived
@@ -14,9 +16,6 @@ EXIT_USAGE = 2  # bad usage, bad settings or jobs file, nothing to do
 EXIT_FATAL = 3  # the crawl could not run
 EXIT_STORAGE = 4  # files could not be stored in the remote archive (they wait in the spool)
 EXIT_LOCKED = 5  # the job is already running
-
-OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")
-
 
 class CrawlFailed(RuntimeError):
     """The crawl could not run (a component failed to start)."""
@@ -27,7 +26,7 @@ def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> l
     from scrapy.crawler import CrawlerProcess
 
     from crawler import logs
-    from crawler.capture.session import session_for
+    from crawler.capture.session import session_of
 
     process = CrawlerProcess(settings)
     logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")
@@ -50,7 +49,7 @@ def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> l
         raise CrawlFailed(errors[0])
     sessions = []
     for crawler in crawlers:
-        session = session_for(crawler)
+        session = session_of(crawler)
         session.close()
         sessions.append(session)
     return sessions

@@ -15,12 +15,14 @@ NEWSPIDER_MODULE = "spiders"
 # --- our settings ------------------------------------------------------------------------
 # Allow fetching hosts that resolve to loopback, private, link-local or reserved addresses.
 ARCHIVE_ALLOW_PRIVATE = False
-# Where publishers can reach whoever runs the crawl: goes into the User-Agent. Set it.
-ARCHIVE_CONTACT_URL = ""
-# Who runs the crawl, written to every warcinfo record; empty: not stated.
-ARCHIVE_OPERATOR = ""
 # Send If-None-Match / If-Modified-Since for pages archived before (incremental crawls).
 ARCHIVE_CONDITIONAL_REQUESTS = True
+# Where publishers can reach whoever runs the crawl: goes into the User-Agent. Set it.
+ARCHIVE_CONTACT_URL = ""
+# Per-host pacing shared between processes: the dotted path of a class with from_settings(settings)
+# and take_turn(host, delay); empty: each process paces its own requests. (Set by the
+# distributed plug-in.)
+ARCHIVE_HOST_PACING = ""
 # Compress the JSON Lines file of a run with gzip when it is closed.
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
@@ -29,31 +31,39 @@ ARCHIVE_MAX_BODY_BYTES = 32 * 1024 * 1024
 ARCHIVE_MAX_CRAWL_DELAY = 60
 # A 429/503 whose Retry-After asks for more seconds than this is not retried (it is recorded).
 ARCHIVE_MAX_RETRY_AFTER = 120
+# Who runs the crawl, written to every warcinfo record; empty: not stated.
+ARCHIVE_OPERATOR = ""
 # File name prefix of WARC and JSON Lines files; empty: the spider's name (source or "ingest").
 ARCHIVE_PREFIX = ""
-# WARC/WACZ files or folders to answer every request from instead of the network (a string is
-# split on commas/whitespace); empty: fetch from the web. (CLI: --from-archive)
-ARCHIVE_REPLAY_FROM: list[str] = []
-# Replay the capture closest to this UTC timestamp (4-14 digits, e.g. "2024" or
-# "20240307120000"); empty: the latest capture.
-ARCHIVE_REPLAY_AT = ""
-# Where the replay index is cached (rebuilt when a WARC is added, removed or changed);
-# empty: <temp dir>/newsarchive-replay.
-ARCHIVE_REPLAY_INDEX_DIR = ""
+# Seconds between progress lines while crawling; 0 turns them off.
+ARCHIVE_PROGRESS_INTERVAL = 5.0
 # pywb's bin folder (its own venv), for `crawler serve`; empty: the ARCHIVE_PYWB_BIN environment
 # variable, else <repo>/.tools/pywb/bin, else the PATH.
 ARCHIVE_PYWB_BIN = ""
+# Replay the capture closest to this UTC timestamp (4-14 digits, e.g. "2024" or
+# "20240307120000"); empty: the latest capture.
+ARCHIVE_REPLAY_AT = ""
+# WARC/WACZ files or folders to answer every request from instead of the network (a string is
+# split on commas/whitespace); empty: fetch from the web. (CLI: --from-archive)
+ARCHIVE_REPLAY_FROM: list[str] = []
+# Where the replay index is cached (rebuilt when a WARC is added, removed or changed);
+# empty: <temp dir>/newsarchive-replay.
+ARCHIVE_REPLAY_INDEX_DIR = ""
+# The incremental state store: the dotted path of a class with from_settings(settings); empty:
+# SQLite in the archive (state/crawl.sqlite3). (Set by the distributed plug-in.)
+ARCHIVE_STATE_STORE = ""
 # Where the archive lives: a path, file:///path or s3://bucket/prefix.
 ARCHIVE_URI = "./archive"
-# A WARC file is closed and a new one opened once it reaches this size.
-ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
 # gzip level of each WARC record (0-9): 6 gives files within 2% of 9's size for a third of the
 # CPU; 1 halves the CPU again for files about 40% larger.
 ARCHIVE_WARC_GZIP_LEVEL = 6
+# A WARC file is closed and a new one opened once it reaches this size.
+ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
 # Distributed mode (REDIS_URL set; see docs/distributed.md). Expected URLs per crawl window of
 # the shared duplicate filter, and its false-positive rate (a new URL taken for a duplicate):
 # 10 million URLs at 1e-6 take 34 MiB of Redis, allocated when the first URL is added.
 DISTRIBUTED_BLOOM_CAPACITY = 10_000_000
+# The duplicate filter's false-positive rate (see DISTRIBUTED_BLOOM_CAPACITY).
 DISTRIBUTED_BLOOM_ERROR_RATE = 1e-6
 # Seconds the duplicate filter lives after its first URL (one crawl window); 0: until
 # `crawler enqueue --new-crawl`. A URL seen in the window is not fetched again in it.
@@ -95,14 +105,12 @@ EXTRACT_TEASER_WORDS = 150
 EXTRACT_TIMEOUT = 60
 # Extraction worker processes; 0 means one per CPU core.
 EXTRACT_WORKERS = 0
-# Seconds between progress lines while crawling; 0 turns them off.
-ARCHIVE_PROGRESS_INTERVAL = 5.0
 # Seconds new closed files wait in the spool, untried, after the remote archive was unreachable;
 # refusals that do not go away by themselves (wrong credentials, missing bucket) stop tries for the run.
 STORAGE_RETRY_INTERVAL = 60.0
 # S3 addressing style: "path", "virtual" or "auto"; empty: boto3's (or the AWS config file's) choice.
 STORAGE_S3_ADDRESSING_STYLE = ""
-# Seconds to wait for a connection to the S3 endpoint, and for an answer on it.
+# Seconds to wait for a connection to the S3 endpoint.
 STORAGE_S3_CONNECT_TIMEOUT = 10.0
 # S3-compatible endpoint (MinIO, Ceph, R2, ...); empty: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL or AWS.
 STORAGE_S3_ENDPOINT_URL = ""
@@ -114,12 +122,14 @@ STORAGE_S3_MAX_CONCURRENCY = 10
 STORAGE_S3_MULTIPART_CHUNKSIZE = 8 * 1024 * 1024
 # Files of this size or more are uploaded in parts.
 STORAGE_S3_MULTIPART_THRESHOLD = 8 * 1024 * 1024
+# Seconds to wait for an answer on a connection to the S3 endpoint.
 STORAGE_S3_READ_TIMEOUT = 60.0
 # Region; empty: AWS_DEFAULT_REGION / AWS_REGION or the AWS config file.
 STORAGE_S3_REGION = ""
 # Server-side encryption: "AES256", "aws:kms" or "aws:kms:dsse" (optionally with a KMS key id);
 # empty: the bucket's default.
 STORAGE_S3_SSE = ""
+# The KMS key of STORAGE_S3_SSE "aws:kms"; empty: the account's default key.
 STORAGE_S3_SSE_KMS_KEY_ID = ""
 # S3 storage class (STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, ...); empty: STANDARD.
 STORAGE_S3_STORAGE_CLASS = ""
@@ -187,7 +197,7 @@ EXTENSIONS_BASE = {
 }
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
-EXTENSIONS = {"crawler.pipeline.progress.Progress": 500}
+EXTENSIONS = {"crawler.capture.session.ArchiveSession": 0, "crawler.pipeline.progress.CrawlProgress": 500}
 RETRY_TIMES = 2
 # Error responses (after retries) reach the spider: they get a JSON line with their status.
 HTTPERROR_ALLOW_ALL = True

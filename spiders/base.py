@@ -1,26 +1,76 @@
-"""A news source declared as data, and the one spider that turns a declaration into requests.
+"""What every spider of ours shares (`ArchiveSpider`), a news source declared as data
+(`Source`), and the one spider that turns a declaration into requests (`SourceSpider`).
 
 Discovery (robots.txt sitemaps, news sitemaps, sitemap indexes, RSS/Atom/RDF feeds, section
-pages) goes through Scrapy like every other fetch, so all of it is archived in the WARC too.
+pages; parsed in spiders/discovery.py) goes through Scrapy like every other fetch, so all of
+it is archived in the WARC too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, AsyncIterator, ClassVar, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
-from lxml import etree
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response
-from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
-from crawler.pipeline.records import failure_item, page_item
+from crawler import meta
+from crawler.pipeline.items import RECORDED, failure_item, page_item, record_written
+from spiders.discovery import Listing, newest_first, parse_date, parse_feed, parse_sitemap
 
-_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+class ArchiveSpider(Spider):
+    """A fetched page becomes one page item, a failed fetch one failure item; and when the spider
+    follows citations (`max_depth` > 0), the pages an archived article cites come back from the
+    page's own callback as requests, so they pass the spider middlewares like any other.
+
+    The callback yields the page item with a future the record pipeline sets to the JSON
+    record it wrote (crawler/pipeline/items.py), awaits it, then yields `cited_requests(record)`.
+    Scrapy processes a callback's outputs concurrently with pulling the next one, so the wait
+    holds nothing else up.
+    """
+
+    max_depth = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # An item dropped or failed in a pipeline gets no record: its callback must not wait.
+        for signal in (signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider._no_record, signal=signal)
+        return spider
+
+    @staticmethod
+    def _no_record(item: Any, **_: Any) -> None:
+        if isinstance(item, dict):
+            record_written(item, None)
+
+    async def archive_page(self, response: Response, source: str) -> AsyncIterator[Any]:
+        item = page_item(response, source)
+        if item["depth"] >= self.max_depth:
+            yield item
+            return
+        recorded = item[RECORDED] = asyncio.get_running_loop().create_future()
+        yield item
+        record = await recorded
+        if record is not None:
+            for request in self.cited_requests(record):
+                yield request
+
+    def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.meta.get(meta.SOURCE, self.name)
+        yield failure_item(failure, request.url, source, request.meta.get(meta.DEPTH, 0))
+
+    def cited_requests(self, record: dict[str, Any]) -> list[Request]:
+        """Requests for the pages an archived article cites (none unless the spider follows them)."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -70,122 +120,7 @@ class Source:
         return [*robots, *self.sitemaps, *self.feeds, *self.sections]
 
 
-@dataclass(frozen=True)
-class Listing:
-    """An article URL found in a sitemap or feed, with what the listing says about it."""
-
-    url: str
-    published: datetime | None = None
-    modified: datetime | None = None
-    title: str | None = None
-
-    @property
-    def date(self) -> datetime | None:
-        return self.published or self.modified
-
-
-def parse_date(text: str | None) -> datetime | None:
-    """W3C datetime (sitemaps, Atom) or RFC 822 (RSS) to an aware UTC datetime."""
-    if not text:
-        return None
-    text = text.strip()
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            value = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _xml_root(body: bytes) -> etree._Element | None:
-    if body[:2] == b"\x1f\x8b":
-        body = gunzip(body)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
-    try:
-        return etree.fromstring(body.lstrip(), parser=parser)
-    except etree.XMLSyntaxError:
-        return None
-
-
-def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
-def _child_text(element: etree._Element, name: str, ns: str | None = None) -> str | None:
-    for child in element:
-        if _local(child.tag) == name and (ns is None or etree.QName(child.tag).namespace == ns):
-            return (child.text or "").strip() or None
-    return None
-
-
-def parse_sitemap(body: bytes) -> tuple[list[Listing], list[Listing]]:
-    """(sitemaps listed by an index, URLs listed by a urlset), keeping Google News fields
-    (news:publication_date, news:title) that Scrapy's own sitemap parser drops."""
-    root = _xml_root(body)
-    if root is None:
-        return [], []
-    sitemaps, urls = [], []
-    for entry in root:
-        kind = _local(entry.tag)
-        if kind not in ("url", "sitemap"):
-            continue
-        loc = _child_text(entry, "loc")
-        if not loc:
-            continue
-        news = next((c for c in entry if _local(c.tag) == "news"), None)
-        listing = Listing(
-            url=loc,
-            modified=parse_date(_child_text(entry, "lastmod")),
-            published=parse_date(_child_text(news, "publication_date")) if news is not None else None,
-            title=_child_text(news, "title") if news is not None else None,
-        )
-        (sitemaps if kind == "sitemap" else urls).append(listing)
-    return sitemaps, urls
-
-
-def parse_feed(body: bytes, base_url: str) -> list[Listing]:
-    """RSS 2.0, RSS 1.0 (RDF) and Atom items."""
-    root = _xml_root(body)
-    if root is None:
-        return []
-    listings = []
-    for item in root.iter():
-        kind = _local(item.tag)
-        if kind not in ("item", "entry"):
-            continue
-        link = _child_text(item, "link")
-        if kind == "entry" or not link:
-            for child in item:
-                if _local(child.tag) == "link" and child.get("href") and child.get("rel", "alternate") == "alternate":
-                    link = child.get("href")
-                    break
-        if not link and item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"):
-            link = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-        if not link:
-            continue
-        published = (_child_text(item, "pubDate") or _child_text(item, "published")
-                     or _child_text(item, "date"))
-        listings.append(Listing(
-            url=urljoin(base_url, link.strip()),
-            published=parse_date(published),
-            modified=parse_date(_child_text(item, "updated")),
-            title=_child_text(item, "title"),
-        ))
-    return listings
-
-
-def newest_first(listings: Iterable[Listing]) -> list[Listing]:
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
-    return sorted(listings, key=lambda item: item.date or oldest, reverse=True)
-
-
-class SourceSpider(Spider):
+class SourceSpider(ArchiveSpider):
     """Crawls one declared Source: discovery pages first, then the articles they list."""
 
     source: ClassVar[Source]
@@ -220,7 +155,7 @@ class SourceSpider(Spider):
         src = self.source
         if src.robots_sitemaps:
             yield Request(urljoin(src.home, "/robots.txt"), callback=self.parse_robots,
-                          errback=self.failed, meta={"discovery": "robots"}, priority=100)
+                          errback=self.failed, meta={meta.DISCOVERY: "robots"}, priority=100)
         for url in src.sitemaps:
             yield self.discovery_request(url, self.parse_sitemap, "sitemap")
         for url in src.feeds:
@@ -229,7 +164,7 @@ class SourceSpider(Spider):
             yield self.discovery_request(url, self.parse_section, "section")
 
     def discovery_request(self, url: str, callback: Any, kind: str) -> Request:
-        return Request(url, callback=callback, errback=self.failed, meta={"discovery": kind}, priority=50)
+        return Request(url, callback=callback, errback=self.failed, meta={meta.DISCOVERY: kind}, priority=50)
 
     def article_request(self, listing: Listing, priority: int = 0) -> Request | None:
         if self.max_pages is not None and self.articles_requested >= self.max_pages:
@@ -237,11 +172,11 @@ class SourceSpider(Spider):
         if self.since and listing.date and listing.date < self.since:
             return None
         self.articles_requested += 1
-        meta: dict[str, Any] = {"depth": 0}
+        facts: dict[str, Any] = {meta.DEPTH: 0}
         if listing.title or listing.date:
-            meta["listing"] = {"title": listing.title,
+            facts[meta.LISTING] = {"title": listing.title,
                                "published": listing.published.isoformat() if listing.published else None}
-        return Request(listing.url, callback=self.parse_article, errback=self.failed, meta=meta,
+        return Request(listing.url, callback=self.parse_article, errback=self.failed, meta=facts,
                        priority=priority)
 
     def _articles(self, listings: Iterable[Listing]) -> Iterator[Request]:
@@ -292,9 +227,5 @@ class SourceSpider(Spider):
         unique = [link for link in links if not (link.url in seen or seen.add(link.url))]
         yield from self._articles(unique)
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
-        yield page_item(response, self.name)
-
-    def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
-        request = failure.request  # type: ignore[attr-defined]
-        yield failure_item(failure, request.url, self.name, request.meta.get("depth", 0))
+    def parse_article(self, response: Response) -> AsyncIterator[Any]:
+        return self.archive_page(response, self.name)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Iterable
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
-from crawler.pipeline.records import failure_item, page_item
+from crawler import meta
+from spiders.base import ArchiveSpider
 from spiders.registry import source_for_url
 
 
-class IngestSpider(Spider):
+class IngestSpider(ArchiveSpider):
     name = "ingest"
+
     def __init__(self, urls: Iterable[str] = (), depth: int | str = 0, **kwargs: Any):
         super().__init__(**kwargs)
         if isinstance(urls, str):
@@ -28,21 +29,16 @@ class IngestSpider(Spider):
 
     def page_request(self, url: str, depth: int) -> Request:
         """A URL on a known source is fetched under that source's rules (robots, name)."""
-        meta: dict[str, Any] = {"depth": depth, "source": self.name}
+        facts: dict[str, Any] = {meta.DEPTH: depth, meta.SOURCE: self.name}
         source = source_for_url(url)
         if source is not None:
-            meta["source"] = source.name
+            facts[meta.SOURCE] = source.name
             if not source.obey_robots:
-                meta["dont_obey_robotstxt"] = True
-        return Request(url, callback=self.parse, errback=self.failed, meta=meta)
+                facts[meta.DONT_OBEY_ROBOTS] = True
+        return Request(url, callback=self.parse, errback=self.failed, meta=facts)
 
-    def parse(self, response: Response) -> Iterable[dict[str, Any]]:
-        yield page_item(response, response.meta.get("source", self.name))
-
-    def failed(self, failure: Failure) -> Iterable[dict[str, Any]]:
-        request = failure.request  # type: ignore[attr-defined]
-        source = request.meta.get("source", self.name)
-        yield failure_item(failure, request.url, source, request.meta.get("depth", 0))
+    def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        return self.archive_page(response, response.meta.get(meta.SOURCE, self.name))
 
     def cited_requests(self, record: dict[str, Any]) -> list[Request]:
         """Requests for the pages an archived article cites, while within --depth."""

@@ -15,7 +15,7 @@ hosts; a source that does not obey robots.txt marks its requests `dont_obey_robo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from scrapy import Request, Spider
@@ -23,11 +23,11 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler import meta
 from spiders.base import SourceSpider
 from spiders.ingest import IngestSpider
 from spiders.registry import SOURCES, SPIDERS
 
-DELEGATE_META = "delegate"
 INGEST = "ingest"
 
 
@@ -86,43 +86,51 @@ class WorkerSpider(Spider):
 
     def adopt(self, request: Request, delegate: str, allow_private: bool) -> Request:
         """A delegate's request, with its callbacks rebound to this spider's same-named methods."""
-        request.meta[DELEGATE_META] = delegate
+        request.meta[meta.DELEGATE] = delegate
         if allow_private:
-            request.meta["allow_private"] = True
+            request.meta[meta.ALLOW_PRIVATE] = True
         spider = self._delegates[delegate]
         if isinstance(spider, SourceSpider) and not spider.source.obey_robots:
-            request.meta["dont_obey_robotstxt"] = True
+            request.meta[meta.DONT_OBEY_ROBOTS] = True
         callback = getattr(self, request.callback.__name__) if callable(request.callback) else None
         errback = getattr(self, request.errback.__name__) if callable(request.errback) else None
         return request.replace(callback=callback, errback=errback)
 
     # -- callbacks (the names the delegates use) ------------------------------------------------
-    def _run(self, response_or_failure: Response | Failure, method: str) -> Iterator[Any]:
+    async def _run(self, response_or_failure: Response | Failure, method: str) -> AsyncIterator[Any]:
         request = getattr(response_or_failure, "request", None)
-        meta = request.meta if request is not None else {}
-        name = meta.get(DELEGATE_META, INGEST)
-        allow_private = bool(meta.get("allow_private"))
-        output: Iterable[Any] | None = getattr(self.delegate(name), method)(response_or_failure)
-        for result in output or ():
+        facts = request.meta if request is not None else {}
+        name = facts.get(meta.DELEGATE, INGEST)
+        allow_private = bool(facts.get(meta.ALLOW_PRIVATE))
+        output: Iterable[Any] | AsyncIterator[Any] | None = getattr(self.delegate(name), method)(response_or_failure)
+        if output is None:
+            return
+        results = output if isinstance(output, AsyncIterator) else _as_async(output)
+        async for result in results:
             yield self.adopt(result, name, allow_private) if isinstance(result, Request) else result
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         return self._run(response, "parse")
 
-    def failed(self, failure: Failure) -> Iterator[Any]:
+    def failed(self, failure: Failure) -> AsyncIterator[Any]:
         return self._run(failure, "failed")
 
-    def parse_robots(self, response: Response) -> Iterator[Any]:
+    def parse_robots(self, response: Response) -> AsyncIterator[Any]:
         return self._run(response, "parse_robots")
 
-    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+    def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         return self._run(response, "parse_sitemap")
 
-    def parse_feed(self, response: Response) -> Iterator[Any]:
+    def parse_feed(self, response: Response) -> AsyncIterator[Any]:
         return self._run(response, "parse_feed")
 
-    def parse_section(self, response: Response) -> Iterator[Any]:
+    def parse_section(self, response: Response) -> AsyncIterator[Any]:
         return self._run(response, "parse_section")
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    def parse_article(self, response: Response) -> AsyncIterator[Any]:
         return self._run(response, "parse_article")
+
+
+async def _as_async(results: Iterable[Any]) -> AsyncIterator[Any]:
+    for result in results:
+        yield result

@@ -17,15 +17,10 @@ from scrapy.utils.test import get_crawler
 from test_cdxj import HTML, T0, exchange
 from warcutil import all_records, json_records, responses, warc_files
 
-from crawler.archive.handler import (
-    ARCHIVED_FLAG,
-    ArchiveDownloadHandler,
-    NotInArchive,
-    ReplayConfig,
-    split_sources,
-)
-from crawler.config import SettingError
-from crawler.capture.handler import REASON_META
+from crawler import meta
+from crawler.archive.handler import ArchiveDownloadHandler
+from crawler.capture.handler import NotInArchive
+from crawler.config import ReplayConfig, SettingError, split_sources
 from storage.cdxj import index_warcs
 from storage.warc import RotatingWarcWriter, WarcInfo
 
@@ -206,7 +201,7 @@ def test_response_built_from_the_capture(redirect_archive: Path, tmp_path: Path)
     assert found is not None
     response = handler._response(request, *found)
     assert response.status == 200 and response.body == HTML and response.url == request.url
-    assert ARCHIVED_FLAG in response.flags and request.meta[REASON_META] == "OK"
+    assert meta.FLAG_ARCHIVED in response.flags and request.meta[meta.HTTP_REASON] == "OK"
     assert str(response.ip_address) == "127.0.0.1" and response.protocol == "HTTP/1.1"
     assert request.meta["archive_replay"]["timestamp"] == "20240307120006"
     assert request.meta["dont_retry"] is True

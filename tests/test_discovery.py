@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from spiders.base import newest_first, parse_date, parse_feed, parse_sitemap
+from spiders.discovery import newest_first, parse_date, parse_feed, parse_sitemap
 from spiders.registry import SOURCES, source_for_url
 
 NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>

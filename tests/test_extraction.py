@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import trafilatura
 
+from crawler.config import extract_options
 from crawler.extract.article import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions, extract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
@@ -266,7 +267,7 @@ def test_options_are_frozen() -> None:
 def test_options_from_settings() -> None:
     from scrapy.settings import Settings
 
-    options = ExtractOptions.from_settings(
+    options = extract_options(
         Settings(
             {
                 "EXTRACT_MIN_WORDS": "20",
@@ -278,7 +279,7 @@ def test_options_from_settings() -> None:
     )
     assert options.min_words == 20 and options.focus == "precision" and options.clean_dom is False
     assert options.boilerplate_languages == ("en", "de")
-    assert ExtractOptions.from_settings(Settings()) == ExtractOptions()
+    assert extract_options(Settings()) == ExtractOptions()
 
 
 @pytest.mark.parametrize(
@@ -296,7 +297,7 @@ def test_bad_settings_name_the_setting(settings: dict, name: str) -> None:
     from scrapy.settings import Settings
 
     with pytest.raises(ValueError, match=name):
-        ExtractOptions.from_settings(Settings(settings))
+        extract_options(Settings(settings))
 
 
 def test_switching_the_layers_off_gives_plain_trafilatura_text_back() -> None:
@@ -529,7 +530,7 @@ def test_fallback_extractors_are_on_by_default_and_can_be_switched_off() -> None
     name = "spiegel.de/traf_spiegel.de.albtraum"
     truth, whole = corpus_page(name)
     body = gzip.decompress((CORPUS / name).parent.joinpath(truth["html_file"]).read_bytes())
-    fast_options = ExtractOptions.from_settings(Settings({"EXTRACT_FALLBACK": "false"}))
+    fast_options = extract_options(Settings({"EXTRACT_FALLBACK": "false"}))
     fast = extract(body, truth["url"], content_type="text/html", options=fast_options)
     for snippet in truth["must_contain"]:
         assert squash(snippet) in squash(whole["text"]), snippet

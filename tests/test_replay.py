@@ -19,7 +19,7 @@ from warcio.warcwriter import WARCWriter
 from warcutil import json_records, schema_errors, warc_files
 
 from crawler.extract.article import ExtractOptions
-from crawler.archive.replay import PageFinder, Progress, RecordSource, archived_page, replay
+from crawler.archive.replay import PageFinder, ReplayProgress, RecordSource, archived_page, replay
 from storage.reader import find_warcs
 from storage.warc import PROFILE_NOT_MODIFIED, HttpExchange, Original, RotatingWarcWriter, WarcInfo
 
@@ -260,7 +260,7 @@ class _Terminal(io.StringIO):
 def test_progress_shows_on_a_terminal_only():
     terminal, pipe = _Terminal(), io.StringIO()
     for stream in (terminal, pipe):
-        progress = Progress(stream, interval=0)
+        progress = ReplayProgress(stream, interval=0)
         progress.show("replay: 1 pages")
         progress.show("replay: 2 pages")
         progress.clear()

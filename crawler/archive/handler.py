@@ -34,50 +34,17 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import run_in_thread
 from w3lib.url import canonicalize_url
 
-from crawler.config import SettingError
-from crawler.capture.handler import REASON_META, TRUNCATED_META, NotInArchive
-from storage.cdxj import Capture, by_closeness, check_timestamp, url_key
+from crawler import meta
+from crawler.config import ReplayConfig
+from crawler.capture.handler import NotInArchive
+from storage.cdxj import Capture, by_closeness, url_key
 from storage.reader import ArchivedResponse, ArchiveReader, ArchiveSourceError
 
 log = structlog.get_logger()
 
-REPLAY_META = "archive_replay"  # where the answer came from: filename, offset, timestamp, record id
-ARCHIVED_FLAG = "archived"
-NOT_IN_ARCHIVE_FLAG = "not_in_archive"
 _METHODS = ("GET", "HEAD", "POST", "PUT")
 # Not replayed: Scrapy hands over a de-chunked body, as the reader does.
 _DROPPED_HEADERS = {b"transfer-encoding"}
-
-
-def split_sources(value: Any) -> list[str]:
-    """ARCHIVE_REPLAY_FROM as a list: a string is split on commas and whitespace."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [part for part in re.split(r"[,\s]+", value) if part]
-    return [str(part) for part in value if str(part).strip()]
-
-
-@dataclass(frozen=True)
-class ReplayConfig:
-    sources: tuple[str, ...]
-    at: str | None  # 4 to 14 digit timestamp; None: the latest capture
-    index_dir: Path
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> ReplayConfig:
-        sources = tuple(split_sources(settings.get("ARCHIVE_REPLAY_FROM")))
-        missing = [s for s in sources if not Path(s).expanduser().exists()]
-        if missing:
-            raise SettingError(f"ARCHIVE_REPLAY_FROM: {', '.join(missing)} does not exist")
-        at = str(settings.get("ARCHIVE_REPLAY_AT") or "").strip() or None
-        if at is not None:
-            try:
-                at = check_timestamp(at)
-            except ValueError as exc:
-                raise SettingError(f"ARCHIVE_REPLAY_AT: {exc}") from None
-        index_dir = settings.get("ARCHIVE_REPLAY_INDEX_DIR") or Path(tempfile.gettempdir()) / "newsarchive-replay"
-        return cls(sources=sources, at=at, index_dir=Path(index_dir).expanduser())
 
 
 def _same_url(a: str, b: str) -> bool:
@@ -120,14 +87,14 @@ class ArchiveDownloadHandler(BaseDownloadHandler):
         return cls(crawler, reader, config.at)
 
     async def download_request(self, request: Request) -> Response:
-        request.meta.pop(TRUNCATED_META, None)  # set by an earlier hop of a redirect chain
+        request.meta.pop(meta.TRUNCATED, None)  # set by an earlier hop of a redirect chain
         found = await run_in_thread(self._find, request)  # index and WARC reads block
         stats = self.crawler.stats
         if found is None:
             if urlsplit(request.url).path == "/robots.txt":
                 if stats:
                     stats.inc_value("replay/robots_not_in_archive")
-                return Response(request.url, status=404, flags=[NOT_IN_ARCHIVE_FLAG])
+                return Response(request.url, status=404, flags=[meta.FLAG_NOT_IN_ARCHIVE])
             if stats:
                 stats.inc_value("replay/not_in_archive")
             raise NotInArchive(f"{request.method} {request.url} is not in the archive replayed (ARCHIVE_REPLAY_FROM)")
@@ -150,7 +117,7 @@ class ArchiveDownloadHandler(BaseDownloadHandler):
         key = url_key(
             request.url, method, request.body or b"", content_type.decode("latin-1") if content_type else None
         )
-        visited = [request.url, *(request.meta.get("redirect_urls") or [])]
+        visited = [request.url, *(request.meta.get(meta.REDIRECT_URLS) or [])]
         ranked = by_closeness(self.reader.index.lookup_key(key), self.at)  # type: ignore[union-attr]
         ranked.sort(key=lambda c: not _same_url(c.url, request.url))  # stable: closest first within
         for capture in ranked:
@@ -169,24 +136,24 @@ class ArchiveDownloadHandler(BaseDownloadHandler):
             if name.lower().encode("latin-1") not in _DROPPED_HEADERS:
                 headers.appendlist(name, value)
         body = b"" if request.method.upper() == "HEAD" else archived.body
-        request.meta[REASON_META] = archived.reason
+        request.meta[meta.HTTP_REASON] = archived.reason
         if archived.truncated:
-            request.meta[TRUNCATED_META] = archived.truncated
-        request.meta[REPLAY_META] = {
+            request.meta[meta.TRUNCATED] = archived.truncated
+        request.meta[meta.REPLAYED] = {
             "filename": capture.filename,
             "offset": capture.offset,
             "timestamp": capture.timestamp,
             "record_id": archived.record_id,
         }
         # The archive answers the same way every time: retrying a 5xx would only repeat it.
-        request.meta["dont_retry"] = True
+        request.meta[meta.DONT_RETRY] = True
         respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
         return respcls(
             url=request.url,
             status=archived.status,
             headers=headers,
             body=body,
-            flags=[ARCHIVED_FLAG],
+            flags=[meta.FLAG_ARCHIVED],
             ip_address=_ip(archived.ip_address),
             protocol=archived.protocol or None,
         )

@@ -486,7 +486,7 @@ class ReplayReport:
     seconds: float = 0.0
 
 
-class Progress:
+class ReplayProgress:
     """One self-updating status line on a terminal (nothing when `stream` is not a tty)."""
 
     def __init__(self, stream: IO[str] | None = None, *, interval: float = 0.25) -> None:
@@ -521,7 +521,7 @@ def replay(
     workers: int,
     timeout: float,
     on_problem: Callable[[ArchiveReadError], None] | None = None,
-    progress: Progress | None = None,
+    progress: ReplayProgress | None = None,
     fallback: Callable[[], Any] | None = None,
 ) -> ReplayReport:
     """Replay every page of these WARC files into JSON lines written to `out`. Uses a pool of
@@ -531,7 +531,7 @@ def replay(
 
 
 async def _replay(warcs: dict[str, WarcSource], out: IO[str], *, options: Any, workers: int, timeout: float,
-                  on_problem: Callable[[ArchiveReadError], None] | None, progress: Progress | None,
+                  on_problem: Callable[[ArchiveReadError], None] | None, progress: ReplayProgress | None,
                   fallback: Callable[[], Any] | None) -> ReplayReport:
     from crawler.extract.article import EXTRACTOR_VERSION
     from crawler.pipeline.records import analyse_item, build_record, extractor_info
@@ -540,7 +540,7 @@ async def _replay(warcs: dict[str, WarcSource], out: IO[str], *, options: Any, w
 
     report = ReplayReport(files=len(warcs))
     started = time.monotonic()
-    progress = progress or Progress(io.StringIO())
+    progress = progress or ReplayProgress(io.StringIO())
 
     def problem(exc: ArchiveReadError) -> None:
         report.problems.append(exc)

@@ -21,39 +21,38 @@ from scrapy.http import Response
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 
+from crawler import meta
+from crawler.config import ArchiveConfig
+
+
 class NotInArchive(IgnoreRequest):
     """The URL has no capture in the archive being replayed (ARCHIVE_REPLAY_FROM)."""
-
-
-REASON_META = "http_reason"
-TRUNCATED_META = "truncated"
-_RECEIVED_META = "_archive_bytes_received"
 
 
 class _ReasonKeepingAgent(_ScrapyAgent):
     def _cb_bodyready(self, txresponse: Any, request: Request) -> Any:
         phrase = getattr(txresponse, "phrase", b"") or b""
-        request.meta[REASON_META] = phrase.decode("latin-1") if isinstance(phrase, bytes) else str(phrase)
+        request.meta[meta.HTTP_REASON] = phrase.decode("latin-1") if isinstance(phrase, bytes) else str(phrase)
         return super()._cb_bodyready(txresponse, request)
 
 
 class CaptureHTTPDownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
-        self._max_body = crawler.settings.getint("ARCHIVE_MAX_BODY_BYTES")
+        self._max_body = ArchiveConfig.from_settings(crawler.settings).max_body_bytes
         if self._max_body:
             crawler.signals.connect(self._count_bytes, signal=signals.bytes_received)
 
     def _count_bytes(self, data: bytes, request: Request) -> None:
-        received = request.meta.get(_RECEIVED_META, 0) + len(data)
-        request.meta[_RECEIVED_META] = received
+        received = request.meta.get(meta.BYTES_RECEIVED, 0) + len(data)
+        request.meta[meta.BYTES_RECEIVED] = received
         if received > self._max_body:
-            request.meta[TRUNCATED_META] = "length"
+            request.meta[meta.TRUNCATED] = "length"
             raise StopDownload(fail=False)
 
     async def download_request(self, request: Request) -> Response:
-        request.meta.pop(_RECEIVED_META, None)
-        request.meta.pop(TRUNCATED_META, None)
+        request.meta.pop(meta.BYTES_RECEIVED, None)
+        request.meta.pop(meta.TRUNCATED, None)
         agent = _ReasonKeepingAgent(
             contextFactory=self._contextFactory,
             bindAddress=self._bind_address,

@@ -19,7 +19,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.capture.session import session_for
+from crawler import meta
+from crawler.capture.session import session_of
 from storage.state import PreviousCapture, StateStore, StoredPayload
 from storage.warc import (
     PROFILE_IDENTICAL,
@@ -86,10 +87,10 @@ class ConditionalRequestMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         if not crawler.settings.getbool("ARCHIVE_CONDITIONAL_REQUESTS"):
             raise NotConfigured("ARCHIVE_CONDITIONAL_REQUESTS is off")
-        return cls(session_for(crawler).state)
+        return cls(session_of(crawler).state)
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("discovery") or request.method != "GET" or request.url.endswith("/robots.txt"):
+        if request.meta.get(meta.DISCOVERY) or request.method != "GET" or request.url.endswith("/robots.txt"):
             return None
         if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
             return None

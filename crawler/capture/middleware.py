@@ -15,17 +15,12 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from crawler.capture.handler import REASON_META, TRUNCATED_META
+from crawler import meta
 from crawler.capture.incremental import Archived, archive_exchange
-from crawler.capture.session import ArchiveSession, session_for
+from crawler.capture.session import ArchiveSession, session_of
 from storage.warc import HttpExchange, now_utc
 
 log = structlog.get_logger()
-
-WARC_META = "warc"
-FETCHED_AT_META = "fetched_at"
-CAPTURE_META = "capture"
-
 
 def capture_facts(archived: Archived) -> dict[str, object]:
     """What the pipelines need to know of this capture and of the URL's previous one."""
@@ -59,7 +54,7 @@ def _header_pairs(headers) -> list[tuple[str, str]]:
 
 def _capture_date(request: Request) -> datetime:
     """Now, or for a response replayed from an archive, when it was originally captured."""
-    replayed = request.meta.get("archive_replay") or {}
+    replayed = request.meta.get(meta.REPLAYED) or {}
     stamp = str(replayed.get("timestamp") or "")
     if len(stamp) == 14 and stamp.isdigit():
         return datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
@@ -67,8 +62,8 @@ def _capture_date(request: Request) -> datetime:
 
 
 def exchange_from(request: Request, response: Response) -> HttpExchange:
-    truncated = request.meta.get(TRUNCATED_META)
-    if truncated is None and "dataloss" in response.flags:
+    truncated = request.meta.get(meta.TRUNCATED)
+    if truncated is None and meta.FLAG_DATALOSS in response.flags:
         truncated = "disconnect"
     protocol = response.protocol or "HTTP/1.1"
     return HttpExchange(
@@ -77,7 +72,7 @@ def exchange_from(request: Request, response: Response) -> HttpExchange:
         request_headers=_header_pairs(request.headers),
         request_body=request.body or b"",
         status=response.status,
-        reason=request.meta.get(REASON_META) or _standard_reason(response.status),
+        reason=request.meta.get(meta.HTTP_REASON) or _standard_reason(response.status),
         protocol=protocol,
         response_headers=_header_pairs(response.headers),
         body=response.body,
@@ -95,17 +90,17 @@ class WarcCaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
-        return cls(crawler, session_for(crawler))
+        return cls(crawler, session_of(crawler))
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        if "cached" in response.flags or "not_in_archive" in response.flags:
+        if meta.FLAG_CACHED in response.flags or meta.FLAG_NOT_IN_ARCHIVE in response.flags:
             return response  # archived when it was fetched, or never fetched at all
         exchange = exchange_from(request, response)
         archived: Archived = await self.session.run_io(
             archive_exchange, self.session.warc, self.session.state, exchange)
-        request.meta[WARC_META] = archived.payload
-        request.meta[FETCHED_AT_META] = archived.written.date
-        request.meta[CAPTURE_META] = capture_facts(archived)
+        request.meta[meta.WARC] = archived.payload
+        request.meta[meta.FETCHED_AT] = archived.written.date
+        request.meta[meta.CAPTURE] = capture_facts(archived)
         assert self.stats is not None
         if archived.kind == "revisit":
             self.stats.inc_value("archive/revisits")

@@ -1,26 +1,28 @@
 """One archive session per crawler: the open WARC and JSON Lines files, written from one thread.
 
-The capture middleware and the record pipeline both reach it through `session_for(crawler)`;
-it is created once, on first use, from the crawler's settings, and closed when the spider
-closes (or by the CLI after the crawl).
+A Scrapy extension (EXTENSIONS), made from the crawler's settings before the engine and its
+components; the capture middleware, the incremental middleware and the pipelines reach it with
+`crawler.get_extension(ArchiveSession)` (`session_of`). It closes its files when the engine
+stops (or when the command that ran the crawl closes it after a failed crawl).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import weakref
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import structlog
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.misc import load_object
 
+from crawler import software_version
 from crawler.config import ArchiveConfig
 from crawler.capture.shipping import Shipper, shipper_for
 from storage.archive import LocalArchive, local_root
@@ -36,14 +38,8 @@ from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
 log = structlog.get_logger()
 T = TypeVar("T")
 
-_sessions: "weakref.WeakKeyDictionary[Crawler, ArchiveSession]" = weakref.WeakKeyDictionary()
-
-
-def software_version() -> str:
-    try:
-        return version("newsarchive")
-    except PackageNotFoundError:  # running from a checkout that was not installed
-        return "0+unknown"
+# What can happen to a URL, as the run summary and the progress line count it.
+OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")
 
 
 @dataclass
@@ -141,6 +137,24 @@ class ArchiveSession:
         except (OSError, ValueError) as exc:
             log.warning("index_update_failed", file=path.name, error=str(exc))
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
+        settings = crawler.settings
+        prefix = getattr(crawler.spidercls, "name", None) or "news"
+        config = ArchiveConfig.from_settings(settings, default_prefix=prefix)
+        shipper = shipper_for(crawler, config)
+        # The incremental state: SQLite in the archive, or the class ARCHIVE_STATE_STORE names
+        # (the distributed plug-in's, in Redis), made from the settings.
+        store = settings.get("ARCHIVE_STATE_STORE")
+        state = load_object(store).from_settings(settings) if store else None
+        session = cls(config, on_file_closed=shipper.submit if shipper else None,
+                      spool=shipper.spool if shipper else None, state=state)
+        session.shipper = shipper
+        crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
+        if shipper is not None:
+            shipper.start()
+        return session
+
     def run_io(self, fn: Callable[..., T], *args: Any) -> "Any":
         """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""
         return asyncio.wrap_future(self._io.submit(fn, *args))
@@ -163,22 +177,8 @@ class ArchiveSession:
             self.closed = True
 
 
-def session_for(crawler: Crawler) -> ArchiveSession:
-    session = _sessions.get(crawler)
+def session_of(crawler: Crawler) -> ArchiveSession:
+    session = crawler.get_extension(ArchiveSession)
     if session is None:
-        prefix = getattr(crawler.spidercls, "name", None) or "news"
-        config = ArchiveConfig.from_settings(crawler.settings, default_prefix=prefix)
-        shipper = shipper_for(crawler, config)
-        state = None
-        if crawler.settings.get("REDIS_URL"):
-            from crawler.distributed.state import RedisStateStore
-
-            state = RedisStateStore.from_settings(crawler.settings)
-        session = ArchiveSession(config, on_file_closed=shipper.submit if shipper else None,
-                                 spool=shipper.spool if shipper else None, state=state)
-        session.shipper = shipper
-        _sessions[crawler] = session
-        crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
-        if shipper is not None:
-            shipper.start()
+        raise NotConfigured("crawler.capture.session.ArchiveSession is not in EXTENSIONS: nothing to archive to")
     return session

@@ -188,16 +188,15 @@ def _positional_archive(args: argparse.Namespace) -> str | None:
 
 # -- replay ----------------------------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
-    from crawler.config import SettingError, WorkerConfig
-    from crawler.extract.article import ExtractOptions
-    from crawler.archive.replay import Progress, replay
+    from crawler.config import SettingError, WorkerConfig, extract_options
+    from crawler.archive.replay import ReplayProgress, replay
     from storage.reader import ArchiveReader, ArchiveSourceError, find_warcs
 
     settings = _settings(args)
     try:
-        options = ExtractOptions.from_settings(settings)
+        options = extract_options(settings)
         workers = WorkerConfig.from_settings(settings)
-    except (SettingError, ValueError) as exc:
+    except SettingError as exc:
         raise UsageError(exc) from None
     count = workers.workers if args.workers is None else args.workers
     if count < 1:
@@ -234,7 +233,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     def run(out: Any) -> Any:
         return replay(warcs, out, options=options, workers=count, timeout=workers.timeout,
-                      on_problem=lambda exc: _say("replay", exc), progress=Progress(sys.stderr), fallback=fallback)
+                      on_problem=lambda exc: _say("replay", exc), progress=ReplayProgress(sys.stderr), fallback=fallback)
 
     to_stdout = args.out == "-"
     out_path = Path(args.out)

@@ -60,15 +60,10 @@ def prepare_crawl() -> None:
 
 
 def _check_archive(settings: Any) -> int | None:
-    from crawler.config import ArchiveConfig, SettingError
-    from crawler.capture.shipping import StorageConfig
+    from crawler.config import SettingError, check_settings
 
     try:
-        StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
-        if settings.get("ARCHIVE_REPLAY_FROM"):
-            from crawler.archive.handler import ReplayConfig
-
-            ReplayConfig.from_settings(settings)
+        check_settings(settings)
     except SettingError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -194,7 +189,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if not names:
         return EXIT_USAGE
     if args.since:
-        from spiders.base import parse_date
+        from spiders.discovery import parse_date
 
         if parse_date(args.since) is None:
             print(f"crawler: --since: not a date: {args.since!r} (use YYYY-MM-DD)", file=sys.stderr)
@@ -229,15 +224,21 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """The extraction of a saved page, as JSON (debugging, or one-off use)."""
     import json
 
-    from crawler.extract.article import ExtractOptions, extract
+    from crawler.config import SettingError, extract_options
+    from crawler.extract.article import extract
 
     try:
         body = Path(args.file).read_bytes() if args.file != "-" else sys.stdin.buffer.read()
     except OSError as exc:
         print(f"crawler: cannot read {args.file!r}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        options = extract_options(_settings(args, {}))
+    except SettingError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     result = extract(body, args.url or Path(args.file).resolve().as_uri(), content_type=args.content_type,
-                     options=ExtractOptions.from_settings(_settings(args, {})))
+                     options=options)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK if result["reason"] is None else EXIT_PARTIAL
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 
+from crawler import meta
+
 ROBOTS_PATH = "/robots.txt"
 
 
@@ -23,7 +25,7 @@ class RobotsAllowPrivateMiddleware:
     def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)
         origin = (parts.scheme, parts.netloc)
-        if request.meta.get("allow_private"):
+        if request.meta.get(meta.ALLOW_PRIVATE):
             self._allowed.add(origin)
         elif parts.path == ROBOTS_PATH and origin in self._allowed:
-            request.meta["allow_private"] = True
+            request.meta[meta.ALLOW_PRIVATE] = True

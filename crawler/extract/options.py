@@ -83,31 +83,3 @@ class ExtractOptions:
             )
         # a tuple, so options hash (extraction caches what it builds per set of options)
         object.__setattr__(self, "boilerplate_languages", tuple(self.boilerplate_languages))
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> ExtractOptions:
-        """Read our EXTRACT_* keys from a ``scrapy.settings.Settings``."""
-        defaults = cls()
-
-        def read(name: str, getter: str, default: Any) -> Any:
-            try:
-                return getattr(settings, getter)(name, default)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{name}: {exc}") from None
-
-        languages = read(
-            "EXTRACT_BOILERPLATE_LANGUAGES", "getlist", list(defaults.boilerplate_languages)
-        )
-        return cls(
-            focus=str(read("EXTRACT_FOCUS", "get", defaults.focus)).strip().lower(),
-            fallback=read("EXTRACT_FALLBACK", "getbool", defaults.fallback),
-            include_tables=read("EXTRACT_INCLUDE_TABLES", "getbool", defaults.include_tables),
-            clean_dom=read("EXTRACT_CLEAN_DOM", "getbool", defaults.clean_dom),
-            clean_text=read("EXTRACT_CLEAN_TEXT", "getbool", defaults.clean_text),
-            boilerplate_languages=tuple(str(lang).strip().lower() for lang in languages),
-            detect_language=read("EXTRACT_DETECT_LANGUAGE", "getbool", defaults.detect_language),
-            date_extensive=read("EXTRACT_DATE_EXTENSIVE", "getbool", defaults.date_extensive),
-            min_words=read("EXTRACT_MIN_WORDS", "getint", defaults.min_words),
-            teaser_words=read("EXTRACT_TEASER_WORDS", "getint", defaults.teaser_words),
-            max_bytes=read("EXTRACT_MAX_BYTES", "getint", defaults.max_bytes),
-        )

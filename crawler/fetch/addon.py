@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from scrapy.settings import BaseSettings
 
+from crawler import software_version
+
 ARCHIVE_HANDLER = "crawler.archive.handler.ArchiveDownloadHandler"
 
 
@@ -13,8 +15,6 @@ class NewsArchiveAddon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("USER_AGENT"):
-            from crawler.capture.session import software_version
-
             contact = settings.get("ARCHIVE_CONTACT_URL")
             agent = f"newsarchive/{software_version()} " + (f"(+{contact})" if contact else "(news archival crawler)")
             settings.set("USER_AGENT", agent, priority=settings.getpriority("USER_AGENT") or 0)

@@ -17,8 +17,7 @@ from twisted.internet.threads import deferToThread
 
 from scrapy.utils.defer import maybe_deferred_to_future
 
-REFUSED_REASON = "refused_private_address"
-
+from crawler import meta
 
 class PrivateAddressRefused(IgnoreRequest):
     """The host resolves to an address we do not fetch without ARCHIVE_ALLOW_PRIVATE."""
@@ -77,7 +76,7 @@ class AddressGuardMiddleware:
         return cls(crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE"))
 
     async def process_request(self, request: Request) -> None:
-        if self.allow_private or request.meta.get("allow_private"):
+        if self.allow_private or request.meta.get(meta.ALLOW_PRIVATE):
             return None
         host = urlsplit(request.url).hostname
         if not host:

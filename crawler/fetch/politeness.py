@@ -26,43 +26,17 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import DeferredLock
 
-from crawler.config import SettingError
+from crawler import meta
+from crawler.config import PolitenessConfig
 
 log = structlog.get_logger()
 
 # Statuses whose Retry-After means "come back later" (RFC 9110 10.2.3); on a 3xx it does not.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-
-
-@dataclass(frozen=True)
-class PolitenessConfig:
-    max_crawl_delay: float
-    max_retry_after: float
-    robots_user_agent: str
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> PolitenessConfig:
-        return cls(
-            max_crawl_delay=_seconds(settings, "ARCHIVE_MAX_CRAWL_DELAY"),
-            max_retry_after=_seconds(settings, "ARCHIVE_MAX_RETRY_AFTER"),
-            robots_user_agent=str(
-                settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or ""
-            ),
-        )
-
-
-def _seconds(settings: BaseSettings, name: str) -> float:
-    try:
-        value = settings.getfloat(name)
-    except (TypeError, ValueError):
-        got = settings.get(name)
-        raise SettingError(f"{name} must be a number of seconds, got {got!r}") from None
-    if not 0 <= value < math.inf:
-        raise SettingError(f"{name} must be >= 0 seconds, got {value}")
-    return value
 
 
 def robots_delay(body: bytes, user_agent: str) -> float | None:
@@ -83,7 +57,7 @@ def robots_delay(body: bytes, user_agent: str) -> float | None:
 def _robots_netloc(request: Request) -> str | None:
     """The host whose robots.txt this request fetched, or None. A redirected robots.txt
     counts for the host it was asked from, which is how RobotsTxtMiddleware files it."""
-    redirects = request.meta.get("redirect_urls")
+    redirects = request.meta.get(meta.REDIRECT_URLS)
     first = urlsplit(redirects[0]) if redirects else urlparse_cached(request)
     return first.netloc if first.path == "/robots.txt" else None
 
@@ -96,8 +70,9 @@ class CrawlDelayMiddleware:
     teaches the delay first. Requests to one host then go through a FIFO turnstile that
     lets one pass per delay; waiting is a timer, never a blocked reactor.
 
-    In a distributed crawl (`shared`: crawler.distributed.pacing) the turns are taken from
-    Redis instead, for the Crawl-delay or the host's download-slot delay, whichever is
+    With ARCHIVE_HOST_PACING set (the distributed plug-in sets it to its Redis pacing,
+    crawler/distributed/pacing.py) the turns are taken from that shared pacing instead, for
+    the Crawl-delay or the host's download-slot delay, whichever is
     longer: the workers together keep the pace one process would.
     """
 
@@ -114,16 +89,14 @@ class CrawlDelayMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
         shared = None
-        if crawler.settings.get("REDIS_URL"):
-            from crawler.distributed.pacing import SharedHostPacing
-
-            shared = SharedHostPacing.from_settings(crawler.settings)
+        if pacing := crawler.settings.get("ARCHIVE_HOST_PACING"):
+            shared = load_object(pacing).from_settings(crawler.settings)
         elif not crawler.settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured("ROBOTSTXT_OBEY is off")
         return cls(crawler, PolitenessConfig.from_settings(crawler.settings), shared)
 
     async def process_request(self, request: Request) -> None:
-        if request.meta.get("dont_obey_robotstxt"):
+        if request.meta.get(meta.DONT_OBEY_ROBOTS):
             return None
         netloc = urlparse_cached(request).netloc
         delay = self._delays.get(netloc)
@@ -252,7 +225,7 @@ class RetryAfterMiddleware(RetryMiddleware):
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response
     ) -> Request | Response:
-        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+        if request.meta.get(meta.DONT_RETRY, False) or response.status not in self.retry_http_codes:
             return response
         reason = response_status_message(response.status)
         wait = None

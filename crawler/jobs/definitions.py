@@ -359,7 +359,7 @@ class _Checker:
         if isinstance(value, str):
             if _DURATION.fullmatch(value.replace(" ", "").lower()):
                 return None, parse_duration(value)
-            from spiders.base import parse_date
+            from spiders.discovery import parse_date
 
             parsed = parse_date(value)
             if parsed is not None:
@@ -391,7 +391,7 @@ class _Checker:
         try:
             StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
             if settings.get("ARCHIVE_REPLAY_FROM"):
-                from crawler.archive.handler import ReplayConfig
+                from crawler.config import ReplayConfig
 
                 ReplayConfig.from_settings(settings)
         except SettingError as exc:

@@ -10,10 +10,11 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawler.config import WorkerConfig
+from crawler.config import WorkerConfig, extract_options
 from crawler.extract.options import EXTRACTOR_VERSION, ExtractOptions
+from crawler.pipeline.items import record_written
 from crawler.pipeline.records import analyse_item, build_record, capture_metadata, extractor_info, outcome_of
-from crawler.capture.session import ArchiveSession, session_for
+from crawler.capture.session import ArchiveSession, session_of
 from crawler.pipeline.workers import WorkerPool
 from storage.reader import read_record
 from storage.schema import schema_errors
@@ -35,9 +36,9 @@ class ExtractionPipeline:
     def from_crawler(cls, crawler: Crawler) -> ExtractionPipeline:
         return cls(
             crawler,
-            ExtractOptions.from_settings(crawler.settings),
+            extract_options(crawler.settings),
             WorkerConfig.from_settings(crawler.settings),
-            session_for(crawler).archive.warc_dir,
+            session_of(crawler).archive.warc_dir,
         )
 
     def open_spider(self) -> None:
@@ -75,19 +76,26 @@ class RecordPipeline:
     """Builds the JSON record, validates it against the schema and writes it."""
 
     def __init__(self, crawler: Crawler, session: ArchiveSession):
-        self.crawler = crawler
         self.stats = crawler.stats
         self.session = session
         self.extractor = extractor_info(EXTRACTOR_VERSION)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
-        return cls(crawler, session_for(crawler))
+        return cls(crawler, session_of(crawler))
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        record = None
+        try:
+            result, record = await self._record(item)
+            return result
+        finally:
+            record_written(item, record)  # the spider's callback follows the record's citations
+
+    async def _record(self, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         assert self.stats is not None
         if item.get("unchanged"):
-            return self._unchanged(item["final_url"])
+            return self._unchanged(item["final_url"]), None
         capture = item.get("capture") or {}
         extraction = item.get("extraction") or {}
         text_digest = extraction.get("text_digest") if not item.get("reason") and not extraction.get("reason") else None
@@ -95,7 +103,7 @@ class RecordPipeline:
         if text_digest and previous:
             if capture.get("text_digest") == text_digest:
                 self.session.state.mark_json_done(item["final_url"])
-                return self._unchanged(item["final_url"])  # new bytes, same article text
+                return self._unchanged(item["final_url"]), None  # new bytes, same article text
             item["version"], item["previous_fetched_at"] = previous + 1, capture.get("version_fetched_at")
         record = build_record(item, self.extractor)
         errors = schema_errors(record)
@@ -121,18 +129,10 @@ class RecordPipeline:
         if record["reason"]:
             self.stats.inc_value(f"records/reason/{record['reason'].split(':', 1)[0]}")
             log.info("no_article", url=record["url"], reason=record["reason"], status=record["status"])
-        self._follow_citations(record)
-        return {"url": record["url"], "outcome": outcome, "reason": record["reason"]}
+        return {"url": record["url"], "outcome": outcome, "reason": record["reason"]}, record
 
     def _unchanged(self, url: str) -> dict[str, Any]:
         assert self.stats is not None
         self.session.outcomes.add("unchanged", url)
         self.stats.inc_value("records/unchanged")
         return {"url": url, "outcome": "unchanged", "reason": None}
-
-    def _follow_citations(self, record: dict[str, Any]) -> None:
-        cited = getattr(self.crawler.spider, "cited_requests", None)
-        if cited is None or self.crawler.engine is None:
-            return
-        for request in cited(record):
-            self.crawler.engine.crawl(request)

@@ -10,12 +10,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from crawler.runner import OUTCOMES
+from crawler.capture.session import OUTCOMES
+from crawler.config import progress_interval
 
 log = structlog.get_logger()
 
 
-class Progress:
+class CrawlProgress:
     def __init__(self, crawler: Crawler, interval: float):
         self.crawler = crawler
         self.interval = interval
@@ -23,8 +24,8 @@ class Progress:
         self._started = time.monotonic()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Progress:
-        interval = crawler.settings.getfloat("ARCHIVE_PROGRESS_INTERVAL", 5.0)
+    def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
+        interval = progress_interval(crawler.settings)
         if interval <= 0:
             raise NotConfigured("ARCHIVE_PROGRESS_INTERVAL is 0")
         ext = cls(crawler, interval)

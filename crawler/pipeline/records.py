@@ -1,7 +1,8 @@
-"""What flows from the spider to the pipelines, and the normalised JSON record it becomes.
+"""The normalised JSON record an item becomes, without Scrapy (offline replay builds the same).
 
-A page item carries the decoded body to extraction and loses it there; a failure item
-carries the reason a URL gave no response. Both become exactly one JSON line.
+A page item (crawler/pipeline/items.py) carries the decoded body to extraction and loses it
+there; a failure item carries the reason a URL gave no response. Both become exactly one JSON
+line, and an archived page a WARC metadata record.
 """
 
 from __future__ import annotations
@@ -10,94 +11,18 @@ from datetime import datetime, timezone
 from importlib.metadata import version as package_version
 from typing import Any
 
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
-)
-from scrapy.http import Response
-from twisted.internet import error as tx_error
-from twisted.python.failure import Failure
-
-from crawler.capture.middleware import CAPTURE_META, FETCHED_AT_META, WARC_META
-from crawler.capture.handler import TRUNCATED_META, NotInArchive
+from crawler import meta
 from crawler.extract.analysis import analyse_page
 from crawler.extract.options import RESULT_KEYS
-from crawler.fetch.guard import REFUSED_REASON, PrivateAddressRefused
 from storage.schema import SCHEMA_VERSION
 
 # Outcomes that count as "rejected" (we refused) rather than "failed" (the fetch went wrong).
-REJECTED_REASONS = {REFUSED_REASON, "invalid_url", "unsupported_scheme"}
+REJECTED_REASONS = {meta.REFUSED_PRIVATE, "invalid_url", "unsupported_scheme"}
 BLOCKED_REASONS = {"blocked", "robots_disallowed"}
 
 
 def iso_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def requested_url(response: Response) -> str:
-    redirects = response.meta.get("redirect_urls") or []
-    return redirects[0] if redirects else response.request.url if response.request else response.url
-
-
-def page_item(response: Response, source: str) -> dict[str, Any]:
-    meta = response.meta
-    truncated = meta.get(TRUNCATED_META) or ("disconnect" if "dataloss" in response.flags else None)
-    content_type = response.headers.get(b"Content-Type")
-    return {
-        "kind": "page",
-        "source": source,
-        "url": requested_url(response),
-        "final_url": response.url,
-        "status": response.status,
-        "content_type": content_type.decode("latin-1") if content_type else None,
-        "headers": [(k.decode("latin-1"), v.decode("latin-1"))
-                    for k, values in response.headers.items() for v in values],
-        "body": response.body,
-        "warc": meta.get(WARC_META),
-        "capture": meta.get(CAPTURE_META) or {},
-        "fetched_at": meta.get(FETCHED_AT_META) or iso_now(),
-        "truncated": truncated,
-        "depth": meta.get("depth", 0),
-    }
-
-
-def failure_reason(failure: Failure) -> str:
-    exc = failure.value
-    if isinstance(exc, PrivateAddressRefused):
-        return REFUSED_REASON
-    if isinstance(exc, NotInArchive):
-        return "not_in_archive"
-    if isinstance(exc, IgnoreRequest):
-        return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"
-    for kind, reason in (
-        (CannotResolveHostError, "dns_error"),
-        (DownloadConnectionRefusedError, "connection_refused"),
-        (DownloadTimeoutError, "timeout"),
-        (ResponseDataLossError, "data_loss"),
-        (tx_error.DNSLookupError, "dns_error"),
-        (tx_error.TimeoutError, "timeout"),
-        (tx_error.TCPTimedOutError, "timeout"),
-        (tx_error.ConnectionRefusedError, "connection_refused"),
-    ):
-        if isinstance(exc, kind):
-            return reason
-    return "fetch_failed"
-
-
-def failure_item(failure: Failure, url: str, source: str, depth: int = 0) -> dict[str, Any]:
-    return {
-        "kind": "failure",
-        "source": source,
-        "url": url,
-        "final_url": url,
-        "reason": failure_reason(failure),
-        "error": f"{type(failure.value).__name__}: {failure.value}".strip(),
-        "fetched_at": iso_now(),
-        "depth": depth,
-    }
 
 
 async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: Any, options: Any) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""What a spider hands to the pipelines: a page item for each response (its decoded body goes to
+extraction), a failure item for each request that got none, with the reason.
+
+These are the Scrapy side of the records (crawler/pipeline/records.py builds the JSON line from
+an item without Scrapy). A page item may carry a future (`RECORDED`) that the record pipeline
+sets to the JSON record it wrote: the spider's callback awaits it to follow the article's
+citations (spiders/base.py `ArchiveSpider`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.http import Response
+from twisted.internet import error as tx_error
+from twisted.python.failure import Failure
+
+from crawler import meta
+from crawler.capture.handler import NotInArchive
+from crawler.fetch.guard import PrivateAddressRefused
+from crawler.pipeline.records import iso_now
+
+RECORDED = "recorded"  # page item key: a future of the JSON record written for it (or None)
+
+
+def requested_url(response: Response) -> str:
+    redirects = response.meta.get(meta.REDIRECT_URLS) or []
+    return redirects[0] if redirects else response.request.url if response.request else response.url
+
+
+def page_item(response: Response, source: str) -> dict[str, Any]:
+    facts = response.meta
+    truncated = facts.get(meta.TRUNCATED) or ("disconnect" if meta.FLAG_DATALOSS in response.flags else None)
+    content_type = response.headers.get(b"Content-Type")
+    return {
+        "kind": "page",
+        "source": source,
+        "url": requested_url(response),
+        "final_url": response.url,
+        "status": response.status,
+        "content_type": content_type.decode("latin-1") if content_type else None,
+        "headers": [(k.decode("latin-1"), v.decode("latin-1"))
+                    for k, values in response.headers.items() for v in values],
+        "body": response.body,
+        "warc": facts.get(meta.WARC),
+        "capture": facts.get(meta.CAPTURE) or {},
+        "fetched_at": facts.get(meta.FETCHED_AT) or iso_now(),
+        "truncated": truncated,
+        "depth": facts.get(meta.DEPTH, 0),
+    }
+
+
+def failure_reason(failure: Failure) -> str:
+    exc = failure.value
+    if isinstance(exc, PrivateAddressRefused):
+        return meta.REFUSED_PRIVATE
+    if isinstance(exc, NotInArchive):
+        return "not_in_archive"
+    if isinstance(exc, IgnoreRequest):
+        return "robots_disallowed" if "robots.txt" in str(exc) else "ignored"
+    for kind, reason in (
+        (CannotResolveHostError, "dns_error"),
+        (DownloadConnectionRefusedError, "connection_refused"),
+        (DownloadTimeoutError, "timeout"),
+        (ResponseDataLossError, "data_loss"),
+        (tx_error.DNSLookupError, "dns_error"),
+        (tx_error.TimeoutError, "timeout"),
+        (tx_error.TCPTimedOutError, "timeout"),
+        (tx_error.ConnectionRefusedError, "connection_refused"),
+    ):
+        if isinstance(exc, kind):
+            return reason
+    return "fetch_failed"
+
+
+def failure_item(failure: Failure, url: str, source: str, depth: int = 0) -> dict[str, Any]:
+    return {
+        "kind": "failure",
+        "source": source,
+        "url": url,
+        "final_url": url,
+        "reason": failure_reason(failure),
+        "error": f"{type(failure.value).__name__}: {failure.value}".strip(),
+        "fetched_at": iso_now(),
+        "depth": depth,
+    }
+
+
+
+
+def record_written(item: dict[str, Any], record: dict[str, Any] | None) -> None:
+    """Tells a callback awaiting this item's record (if any) what was written: the record, or None
+    when there is none (unchanged, dropped or failed)."""
+    future: asyncio.Future | None = item.pop(RECORDED, None)
+    if future is not None and not future.done():
+        future.set_result(record)
