@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from lxml import etree
 from scrapy.utils.gz import gunzip
 
+
 @dataclass(frozen=True)
 class Listing:
     """An article URL found in a sitemap or feed, with what the listing says about it."""

@@ -16,11 +16,6 @@ takes as "everything allowed", as for a live site without one.
 from __future__ import annotations
 
 import ipaddress
-import re
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import structlog
@@ -30,13 +25,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
-from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import run_in_thread
 from w3lib.url import canonicalize_url
 
 from crawler import meta
-from crawler.config import ReplayConfig
 from crawler.capture.handler import NotInArchive
+from crawler.config import ReplayConfig, SettingError
 from storage.cdxj import Capture, by_closeness, url_key
 from storage.reader import ArchivedResponse, ArchiveReader, ArchiveSourceError
 

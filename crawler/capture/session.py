@@ -23,8 +23,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.misc import load_object
 
 from crawler import software_version
-from crawler.config import ArchiveConfig
 from crawler.capture.shipping import Shipper, shipper_for
+from crawler.config import ArchiveConfig
 from storage.archive import LocalArchive, local_root
 from storage.archive_index import index_closed_warc
 from storage.cdxj import index_written

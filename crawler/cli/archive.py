@@ -26,45 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    """Bad arguments or an archive we cannot use: exit 2 with this message."""
-
-
-class FatalError(Exception):
-    """The archive or the output cannot be used at all: exit 3 with this message."""
-
-
-def _say(command: str, message: object) -> None:
-    print(f"crawler {command}: {message}", file=sys.stderr)
-
-
-def _guarded(command: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except UsageError as exc:
-            _say(command, exc)
-            return EXIT_USAGE
-        except FatalError as exc:
-            _say(command, exc)
-            return EXIT_FATAL
-    return run
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from scrapy.settings import Settings
-
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    for item in getattr(args, "set", None) or []:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"-s expects NAME=VALUE, got {item!r}")
-        settings.set(name.strip(), value, priority="cmdline")
-    return settings
+from crawler.cli.common import FatalError, UsageError, say, settings_from
+from crawler.runner import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 
 def _local_archive(text: str | None, command: str) -> Path:
@@ -133,13 +96,13 @@ def add_archive_commands(sub: Any) -> None:
     replay.add_argument("--workers", type=int, metavar="N", help="extraction processes (default EXTRACT_WORKERS: one per core)")
     _archive_option(replay)
     _set_option(replay)
-    replay.set_defaults(func=_guarded("replay", cmd_replay))
+    replay.set_defaults(func=cmd_replay)
 
     index = sub.add_parser("index", help="(re)build the archive's CDXJ index, index/index.cdxj")
     index.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
     index.add_argument("--update", action="store_true", help="only index WARC files that are not indexed yet")
     _archive_option(index)
-    index.set_defaults(func=_guarded("index", cmd_index))
+    index.set_defaults(func=cmd_index)
 
     lookup = sub.add_parser("lookup", help="list the captures of a URL (or of every URL under a prefix)")
     lookup.add_argument("url", metavar="URL")
@@ -150,7 +113,7 @@ def add_archive_commands(sub: Any) -> None:
     lookup.add_argument("--limit", type=int, metavar="N", help="at most N captures")
     _archive_option(lookup)
     _set_option(lookup)
-    lookup.set_defaults(func=_guarded("lookup", cmd_lookup))
+    lookup.set_defaults(func=cmd_lookup)
 
     get = sub.add_parser("get", help="write the archived payload of a URL (decoded) to stdout or a file")
     get.add_argument("url", metavar="URL")
@@ -159,7 +122,7 @@ def add_archive_commands(sub: Any) -> None:
     get.add_argument("--raw", action="store_true", help="keep the Content-Encoding (bytes as received)")
     _archive_option(get)
     _set_option(get)
-    get.set_defaults(func=_guarded("get", cmd_get))
+    get.set_defaults(func=cmd_get)
 
     serve = sub.add_parser("serve", help="browse the archive in a web browser (pywb)")
     serve.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
@@ -168,7 +131,7 @@ def add_archive_commands(sub: Any) -> None:
     serve.add_argument("--title", help="title of the start page")
     _archive_option(serve)
     _set_option(serve)
-    serve.set_defaults(func=_guarded("serve", cmd_serve))
+    serve.set_defaults(func=cmd_serve)
 
     export = sub.add_parser("export-wacz", help="package the archive as a WACZ file (ReplayWeb.page, pywb)")
     export.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
@@ -177,7 +140,7 @@ def add_archive_commands(sub: Any) -> None:
     export.add_argument("--source", action="append", metavar="NAME", help="only pages of this source (repeatable)")
     export.add_argument("--title", help="the package's title")
     _archive_option(export)
-    export.set_defaults(func=_guarded("export-wacz", cmd_export_wacz))
+    export.set_defaults(func=cmd_export_wacz)
 
 
 def _positional_archive(args: argparse.Namespace) -> str | None:
@@ -188,11 +151,11 @@ def _positional_archive(args: argparse.Namespace) -> str | None:
 
 # -- replay ----------------------------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
-    from crawler.config import SettingError, WorkerConfig, extract_options
     from crawler.archive.replay import ReplayProgress, replay
+    from crawler.config import SettingError, WorkerConfig, extract_options
     from storage.reader import ArchiveReader, ArchiveSourceError, find_warcs
 
-    settings = _settings(args)
+    settings = settings_from(args)
     try:
         options = extract_options(settings)
         workers = WorkerConfig.from_settings(settings)
@@ -208,7 +171,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         try:
             path = _local_archive(text, "replay")
         except UsageError as exc:
-            _say("replay", exc)
+            say("replay", exc)
             problems += 1
             continue
         if path.is_dir() and (path / "warc").is_dir():
@@ -216,7 +179,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         try:
             find_warcs(path)
         except ArchiveSourceError as exc:
-            _say("replay", exc)
+            say("replay", exc)
             problems += 1
             continue
         paths.append(path)
@@ -225,7 +188,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except ArchiveSourceError as exc:
         raise UsageError(exc) from None
     if not warcs:
-        _say("replay", "no WARC or WACZ file to replay in " + (", ".join(map(str, paths)) or "the inputs given"))
+        say("replay", "no WARC or WACZ file to replay in " + (", ".join(map(str, paths)) or "the inputs given"))
         return EXIT_PARTIAL if problems else EXIT_USAGE
 
     def fallback() -> Any:  # an index, for revisits without WARC-Refers-To (other crawlers' files)
@@ -233,7 +196,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     def run(out: Any) -> Any:
         return replay(warcs, out, options=options, workers=count, timeout=workers.timeout,
-                      on_problem=lambda exc: _say("replay", exc), progress=ReplayProgress(sys.stderr), fallback=fallback)
+                      on_problem=lambda exc: say("replay", exc), progress=ReplayProgress(sys.stderr), fallback=fallback)
 
     to_stdout = args.out == "-"
     out_path = Path(args.out)
@@ -255,7 +218,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             tmp.unlink(missing_ok=True)
     problems += len(report.problems)
     for url, errors in report.schema_errors[:5]:
-        _say("replay", f"{url}: the line does not validate against the schema: {'; '.join(errors[:3])}")
+        say("replay", f"{url}: the line does not validate against the schema: {'; '.join(errors[:3])}")
     summary = (f"replayed {report.pages} pages ({report.articles} articles) from {report.files} WARC file(s) "
                f"into {'stdout' if to_stdout else out_path} in {report.seconds:.1f} s; "
                f"{problems} problem(s)")
@@ -269,7 +232,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     root = _archive_root(_positional_archive(args), "index")
     def on_error(exc: Exception) -> None:
-        _say("index", exc)
+        say("index", exc)
 
     try:
         report = update_index(root, on_error=on_error) if args.update else rebuild_index(root, on_error=on_error)
@@ -300,16 +263,16 @@ def _open_index(text: str | None, command: str, args: argparse.Namespace) -> _Op
         raise UsageError(f"{path} does not exist")
     if path.is_dir() and (path / "warc").is_dir():
         try:
-            update_index(path, on_error=lambda exc: _say(command, f"{exc} (its later records are not indexed)"))
+            update_index(path, on_error=lambda exc: say(command, f"{exc} (its later records are not indexed)"))
         except OSError as exc:
             if not index_path(path).is_file():
                 raise FatalError(f"cannot build the index of {path}: {exc}") from None
-            _say(command, f"cannot update the index of {path} ({exc}); searching it as it is")
+            say(command, f"cannot update the index of {path} ({exc}); searching it as it is")
         index = CdxjIndex(index_path(path))
         return _Opened(index, lambda: ArchiveReader(path / "warc", index))
     try:
-        reader = ArchiveReader.open(path, _index_dir(_settings(args)),
-                                    on_error=lambda exc: _say(command, f"{exc} (its later records are not indexed)"))
+        reader = ArchiveReader.open(path, _index_dir(settings_from(args)),
+                                    on_error=lambda exc: say(command, f"{exc} (its later records are not indexed)"))
     except ArchiveSourceError as exc:
         raise UsageError(exc) from None
     return _Opened(reader.index, lambda: reader)
@@ -358,7 +321,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not found:
         where = "under" if args.prefix else "of"
-        _say("lookup", f"no capture {where} {args.url}" + (" in that time range" if from_ts or to_ts else ""))
+        say("lookup", f"no capture {where} {args.url}" + (" in that time range" if from_ts or to_ts else ""))
         return EXIT_PARTIAL
     return EXIT_OK
 
@@ -374,13 +337,13 @@ def cmd_get(args: argparse.Namespace) -> int:
     except CdxjFormatError as exc:
         raise FatalError(exc) from None
     if capture is None:
-        _say("get", f"no capture of {args.url}")
+        say("get", f"no capture of {args.url}")
         return EXIT_PARTIAL
     try:
         response = opened.reader().get(capture)
         data = response.body if args.raw else response.decoded_body()
     except ArchiveReadError as exc:
-        _say("get", exc)
+        say("get", exc)
         return EXIT_PARTIAL
     kind = f" (revisit of {response.revisit.target_date or 'an earlier capture'})" if response.revisit else ""
     location = response.header("Location")
@@ -409,7 +372,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from crawler.archive.serve import ServeError, find_wayback, serve
 
     root = _archive_root(_positional_archive(args), "serve")
-    settings = _settings(args)
+    settings = settings_from(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: not a port number")
     try:
@@ -423,11 +386,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         status = serve(root, port=port, bind=args.bind, wayback=wayback, title=args.title, on_ready=ready,
-                       on_problem=lambda text: _say("serve", text))
+                       on_problem=lambda text: say("serve", text))
     except ServeError as exc:
         raise FatalError(exc) from None
     if status != 0:
-        _say("serve", f"pywb stopped with status {status}")
+        say("serve", f"pywb stopped with status {status}")
         return EXIT_FATAL
     return EXIT_OK
 
@@ -453,9 +416,9 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
         software = "newsarchive/0+unknown"
     try:
         report = export_archive(root, out, software=software, since=since, sources=args.source, title=args.title,
-                                on_problem=lambda text: _say("export-wacz", text))
+                                on_problem=lambda text: say("export-wacz", text))
     except WaczError as exc:
-        _say("export-wacz", exc)
+        say("export-wacz", exc)
         return EXIT_PARTIAL
     except OSError as exc:
         raise FatalError(f"cannot write {out}: {exc}") from None

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.cli.common import checked, prepare_crawl, print_summary, settings_from
 from crawler.runner import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CrawlFailed, run_spider
 
 
@@ -47,9 +48,7 @@ def _check_reachable(settings: Any) -> int | None:
 def cmd_worker(args: argparse.Namespace) -> int:
     from scrapy.settings import SETTINGS_PRIORITIES
 
-    from crawler.cli.main import _check_archive, _settings, prepare_crawl, print_summary
-
-    settings = _settings(args, {"ARCHIVE_URI": args.archive, "REDIS_URL": _redis_url(args),
+    settings = settings_from(args, {"ARCHIVE_URI": args.archive, "REDIS_URL": _redis_url(args),
                                 "DISTRIBUTED_IDLE_TIMEOUT": args.idle_timeout})
     if args.idle_timeout is None and settings.getpriority("DISTRIBUTED_IDLE_TIMEOUT") < SETTINGS_PRIORITIES["cmdline"]:
         settings.set("DISTRIBUTED_IDLE_TIMEOUT", -1, priority="cmdline")  # a worker waits for work
@@ -57,7 +56,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print("crawler: worker needs --redis URL (or REDIS_URL): the Redis server that holds the shared queue",
               file=sys.stderr)
         return EXIT_USAGE
-    for check in (_check_archive, _check_distributed, _check_reachable):
+    checked(settings)
+    for check in (_check_distributed, _check_reachable):
         if (code := check(settings)) is not None:
             return code
     prepare_crawl()
@@ -72,7 +72,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
-    from crawler.cli.main import _settings
     from crawler.config import SettingError
     from crawler.distributed.enqueue import RedisUnavailable, enqueue_work
     from crawler.fetch.urls import Rejected, check_url, dedupe, read_url_lines
@@ -97,19 +96,19 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
                 print(f"rejected: {text!r}: unknown source (known: {', '.join(sorted(SPIDERS))})", file=sys.stderr)
                 rejected += 1
             continue
-        checked = check_url(text)
-        if isinstance(checked, Rejected):
-            print(f"rejected: {checked.url!r}: {checked.message}", file=sys.stderr)
+        verdict = check_url(text)
+        if isinstance(verdict, Rejected):
+            print(f"rejected: {verdict.url!r}: {verdict.message}", file=sys.stderr)
             rejected += 1
         else:
-            good.append(checked)
+            good.append(verdict)
     urls, _dupes = dedupe(good)
     sources = list(dict.fromkeys(sources))
     if not urls and not sources:
         print("crawler: nothing to enqueue (give URLs or source names)", file=sys.stderr)
         return EXIT_USAGE if not rejected else EXIT_PARTIAL
     redis_url = _redis_url(args)
-    settings = _settings(args, {"REDIS_URL": redis_url})
+    settings = settings_from(args, {"REDIS_URL": redis_url})
     if not settings.get("REDIS_URL"):
         print("crawler: enqueue needs --redis URL (or REDIS_URL)", file=sys.stderr)
         return EXIT_USAGE
@@ -128,7 +127,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if rejected else EXIT_OK
 
 
-def add_commands(subparsers: Any) -> None:
+def add_distributed_commands(subparsers: Any) -> None:
     redis_help = "the Redis server holding the shared queue, redis://[:password@]host:6379/0 (default: $REDIS_URL)"
     worker = subparsers.add_parser(
         "worker", help="serve the shared Redis queue: fetch, archive and extract what was enqueued",

@@ -15,14 +15,3 @@ settings, its scheduler and its priority-queue format), with three additions it 
 ``spiders/worker.py`` is the spider every ``crawler worker`` runs; ``enqueue.enqueue_work``
 seeds it. See docs/distributed.md.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-
-def add_distributed_commands(subparsers: Any) -> None:
-    """Registers `worker` and `enqueue` on the `crawler` command's subparsers."""
-    from crawler.cli.distributed import add_commands
-
-    add_commands(subparsers)

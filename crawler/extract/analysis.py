@@ -19,7 +19,9 @@ def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type:
         return f"blocked:{blocked}", None
     if not 200 <= status < 300:
         return (f"error_status:{status}" if status >= 400 else f"no_content:{status}"), None
-    from crawler.extract.article import extract  # imported by the workers' preload, not by the crawler
+    from crawler.extract.article import (
+        extract,  # imported by the workers' preload, not by the crawler
+    )
 
     return None, extract(body, url, content_type=content_type, options=options)
 

@@ -7,7 +7,6 @@ trafilatura (about a second of start-up it does not need).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from crawler.extract import cleaning
 

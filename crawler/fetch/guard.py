@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from scrapy.utils.defer import maybe_deferred_to_future
-
 from crawler import meta
+
 
 class PrivateAddressRefused(IgnoreRequest):
     """The host resolves to an address we do not fetch without ARCHIVE_ALLOW_PRIVATE."""

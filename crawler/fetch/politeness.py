@@ -9,7 +9,6 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit

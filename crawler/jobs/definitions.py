@@ -384,8 +384,8 @@ class _Checker:
 
     def _check_settings(self, job: Job) -> None:
         """The archive settings as the run will see them, checked like the CLI checks them."""
-        from crawler.config import ArchiveConfig, SettingError
         from crawler.capture.shipping import StorageConfig
+        from crawler.config import ArchiveConfig, SettingError
 
         settings = job_settings(job)
         try:

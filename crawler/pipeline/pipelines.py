@@ -10,11 +10,17 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from crawler.capture.session import ArchiveSession, session_of
 from crawler.config import WorkerConfig, extract_options
 from crawler.extract.options import EXTRACTOR_VERSION, ExtractOptions
 from crawler.pipeline.items import record_written
-from crawler.pipeline.records import analyse_item, build_record, capture_metadata, extractor_info, outcome_of
-from crawler.capture.session import ArchiveSession, session_of
+from crawler.pipeline.records import (
+    analyse_item,
+    build_record,
+    capture_metadata,
+    extractor_info,
+    outcome_of,
+)
 from crawler.pipeline.workers import WorkerPool
 from storage.reader import read_record
 from storage.schema import schema_errors
