@@ -6,6 +6,7 @@ Components read settings only in `from_crawler`, through these classes.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -46,6 +47,37 @@ def seconds(settings: BaseSettings, name: str) -> float:
     if not 0 <= value < math.inf:
         raise SettingError(f"{name} must be >= 0 seconds, got {value}")
     return value
+
+
+def networks(settings: BaseSettings, name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A list of networks in CIDR notation ("10.1.2.0/24"; a bare address is one host)."""
+    found = []
+    for item in settings.getlist(name):
+        try:
+            found.append(ipaddress.ip_network(str(item).strip(), strict=False))
+        except ValueError:
+            raise SettingError(f"{name}: {item!r} is not a network (CIDR notation, e.g. 10.1.2.0/24)") from None
+    return found
+
+
+def dns_servers(settings: BaseSettings) -> list[tuple[str, int]]:
+    """ARCHIVE_DNS_SERVERS as (address, port) pairs."""
+    servers = []
+    for item in settings.getlist("ARCHIVE_DNS_SERVERS"):
+        text = str(item).strip()
+        if text.startswith("["):  # [IPv6] or [IPv6]:port
+            host, _, rest = text[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif text.count(":") == 1:
+            host, port = text.split(":")
+        else:  # IPv4 or a bare IPv6 address
+            host, port = text, "53"
+        try:
+            ipaddress.ip_address(host)
+            servers.append((host, int(port)))
+        except ValueError:
+            raise SettingError(f"ARCHIVE_DNS_SERVERS: {item!r} is not ADDRESS[:PORT]") from None
+    return servers
 
 
 def _gzip_level(settings: BaseSettings) -> int:
@@ -195,5 +227,7 @@ def check_settings(settings: BaseSettings) -> None:
     PolitenessConfig.from_settings(settings)
     extract_options(settings)
     progress_interval(settings)
+    networks(settings, "ARCHIVE_ALLOW_NETWORKS")
+    dns_servers(settings)
     if settings.get("ARCHIVE_REPLAY_FROM"):
         ReplayConfig.from_settings(settings)

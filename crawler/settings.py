@@ -13,12 +13,18 @@ SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 # --- our settings ------------------------------------------------------------------------
+# Networks fetched from although they are not public (CIDR: "10.1.2.0/24"; a bare address is one
+# host), for an operator's own internal servers; everything else non-public stays refused.
+ARCHIVE_ALLOW_NETWORKS: list[str] = []
 # Allow fetching hosts that resolve to loopback, private, link-local or reserved addresses.
 ARCHIVE_ALLOW_PRIVATE = False
 # Send If-None-Match / If-Modified-Since for pages archived before (incremental crawls).
 ARCHIVE_CONDITIONAL_REQUESTS = True
 # Where publishers can reach whoever runs the crawl: goes into the User-Agent. Set it.
 ARCHIVE_CONTACT_URL = ""
+# DNS servers to resolve host names with ("ADDRESS[:PORT]", e.g. "127.0.0.1:5353"); empty: the
+# system's resolver. Either way every answer is checked by the address guard before use.
+ARCHIVE_DNS_SERVERS: list[str] = []
 # Per-host pacing shared between processes: the dotted path of a class with from_settings(settings)
 # and take_turn(host, delay); empty: each process paces its own requests. (Set by the
 # distributed plug-in.)
@@ -161,10 +167,20 @@ DOWNLOAD_FAIL_ON_DATALOSS = False
 DOWNLOAD_HANDLERS = {
     "http": "crawler.capture.handler.CaptureHTTPDownloadHandler",
     "https": "crawler.capture.handler.CaptureHTTPDownloadHandler",
+    # Only the web: a file://, ftp://, s3:// or data: URL in a sitemap, feed or citation must
+    # never read local files or reach other services (the address guard refuses them first).
+    "file": None,
+    "ftp": None,
+    "s3": None,
+    "data": None,
 }
+# Every address a host name resolves to is checked before a connection is made to it.
+TWISTED_DNS_RESOLVER = "crawler.fetch.guard.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
-    # Before robots.txt (100): a refused host is not contacted at all.
+    # Before robots.txt (100): a refused URL or host is not contacted at all.
     "crawler.fetch.guard.AddressGuardMiddleware": 50,
+    # Below the retry middleware: the resolver's refusal is reported as such, never retried.
+    "crawler.fetch.guard.ResolverRefusalMiddleware": 595,
     # After robots.txt (100), which it learns Crawl-delay from: spaces requests per host.
     "crawler.fetch.politeness.CrawlDelayMiddleware": 110,
     # Adds validators from the state store; sits before the cache (900) and the capture (950).

@@ -65,8 +65,7 @@ class ArchiveSpider(Spider):
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         request = failure.request  # type: ignore[attr-defined]
-        source = request.meta.get(meta.SOURCE, self.name)
-        yield failure_item(failure, request.url, source, request.meta.get(meta.DEPTH, 0))
+        yield failure_item(failure, request, request.meta.get(meta.SOURCE, self.name))
 
     def cited_requests(self, record: dict[str, Any]) -> list[Request]:
         """Requests for the pages an archived article cites (none unless the spider follows them)."""

@@ -199,3 +199,10 @@ def test_the_checks_see_what_they_check():
     assert "crawler.extract.analysis" in GRAPH["crawler.pipeline.records"]
     assert any(target == "scrapy" or target.startswith("scrapy.")
                for target, _ in imports_of("crawler.capture.middleware"))
+
+
+def test_our_settings_are_alphabetical():
+    text = (REPO / "crawler" / "settings.py").read_text(encoding="utf-8")
+    ours = text.split("# --- our settings", 1)[1].split("\n# The Redis server", 1)[0]
+    names = [line.split(":")[0].split(" =")[0] for line in ours.splitlines() if line[:1].isupper()]
+    assert len(names) > 40 and names == sorted(names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.fetch.guard import check_host, non_public_kind
+from crawler.fetch.guard import non_public_kind, refusal
 from crawler.fetch.urls import Rejected, check_url, dedupe, read_url_lines
 
 
@@ -19,9 +19,19 @@ def test_non_public_addresses(address, kind):
     assert non_public_kind(address) == kind
 
 
-def test_loopback_host_is_refused_with_reason():
-    message = check_host("localhost")
+def test_loopback_address_is_refused_with_reason_unless_its_network_is_allowed():
+    message = refusal("localhost", "127.0.0.1")
     assert message and "loopback" in message and "--allow-private" in message
+    import ipaddress
+
+    assert refusal("localhost", "127.0.0.1", [ipaddress.ip_network("127.0.0.0/30")]) is None
+    assert refusal("example.org", "93.184.216.34") is None
+
+
+def test_credentials_in_a_url_are_rejected_without_echoing_them():
+    result = check_url("https://alice:s3cret@example.org/x")
+    assert isinstance(result, Rejected) and result.reason == "credentials_in_url"
+    assert "s3cret" not in result.url + result.message and "example.org" in result.url
 
 
 @pytest.mark.parametrize("text,reason", [

@@ -35,6 +35,9 @@ def check_url(text: str) -> str | Rejected:
         return Rejected(raw, "invalid_url", "no scheme (expected http:// or https://)")
     if scheme not in ALLOWED_SCHEMES:
         return Rejected(raw, "unsupported_scheme", f"unsupported scheme {scheme!r} (only http and https)")
+    if parts.username is not None or parts.password is not None:
+        return Rejected(redact_url(raw), "credentials_in_url",
+                        "user name or password in the URL (not supported: it would be written to the archive)")
     if not parts.hostname:
         return Rejected(raw, "invalid_url", "no host name")
     host = parts.hostname
@@ -42,6 +45,18 @@ def check_url(text: str) -> str | Rejected:
         return Rejected(raw, "invalid_url", f"malformed host name {host!r}")
     del port
     return safe_url_string(raw)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any user name and password replaced by "***" (for messages and records)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"***@{host}").geturl()
 
 
 def read_url_lines(lines: Iterable[str]) -> list[str]:

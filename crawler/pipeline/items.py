@@ -19,21 +19,28 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+from scrapy import Request
 from scrapy.http import Response
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
 from crawler import meta
 from crawler.capture.handler import NotInArchive
-from crawler.fetch.guard import PrivateAddressRefused
+from crawler.fetch.guard import PrivateAddressRefused, UnsafeURLRefused
+from crawler.fetch.urls import redact_url
 from crawler.pipeline.records import iso_now
 
 RECORDED = "recorded"  # page item key: a future of the JSON record written for it (or None)
 
 
+def requested_url_of(request: Request) -> str:
+    """The URL first asked for, before any redirect (or meta refresh)."""
+    redirects = request.meta.get(meta.REDIRECT_URLS) or []
+    return redirects[0] if redirects else request.url
+
+
 def requested_url(response: Response) -> str:
-    redirects = response.meta.get(meta.REDIRECT_URLS) or []
-    return redirects[0] if redirects else response.request.url if response.request else response.url
+    return requested_url_of(response.request) if response.request else response.url
 
 
 def page_item(response: Response, source: str) -> dict[str, Any]:
@@ -62,6 +69,8 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, PrivateAddressRefused):
         return meta.REFUSED_PRIVATE
+    if isinstance(exc, UnsafeURLRefused):
+        return exc.reason
     if isinstance(exc, NotInArchive):
         return "not_in_archive"
     if isinstance(exc, IgnoreRequest):
@@ -81,16 +90,18 @@ def failure_reason(failure: Failure) -> str:
     return "fetch_failed"
 
 
-def failure_item(failure: Failure, url: str, source: str, depth: int = 0) -> dict[str, Any]:
+def failure_item(failure: Failure, request: Request, source: str) -> dict[str, Any]:
+    """`url` is the URL as requested, `final_url` the redirect hop that failed (credentials in
+    either are never written)."""
     return {
         "kind": "failure",
         "source": source,
-        "url": url,
-        "final_url": url,
+        "url": redact_url(requested_url_of(request)),
+        "final_url": redact_url(request.url),
         "reason": failure_reason(failure),
         "error": f"{type(failure.value).__name__}: {failure.value}".strip(),
         "fetched_at": iso_now(),
-        "depth": depth,
+        "depth": request.meta.get(meta.DEPTH, 0),
     }
 
 
