@@ -414,6 +414,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/big", "/big-chunked"):
             body = big_html(self._int("size", 3_000_000))
             return self._respond(200, body, chunked=path == "/big-chunked", chunk_size=65536)
+        if path == "/stall":  # promise `size` bytes, send `after`, then go quiet for `hold` seconds
+            size = self._int("size", 100_000)
+            return self._stall(size, min(size, self._int("after", size // 2)), min(60, self._int("hold", 5)))
         if path == "/drop":
             size = self._int("size", 100_000)
             return self._drop(size, min(size, self._int("after", size // 2)), q.get("rst") == "1")
@@ -436,6 +439,18 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
             return self._respond(200, _small_page(f"Slow page ({delay}s)"))
         return self._respond(404, _small_page("404 Not Found", f"<p>{html.escape(path)}</p>"))
+
+    def _stall(self, size: int, after: int, hold: int) -> None:
+        body = big_html(size)
+        self.send_response(200)
+        self.send_header("Content-Type", HTML)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        self.server.owner._record_sent(self.pq, body[:after])
+        self.wfile.write(body[:after])
+        self.wfile.flush()
+        time.sleep(hold)
+        self.close_connection = True
 
     def _drop(self, size: int, after: int, rst: bool) -> None:
         """Promise `size` bytes, send `after` of them, then cut the connection."""
