@@ -152,6 +152,20 @@ class PolitenessConfig:
         )
 
 
+@dataclass(frozen=True)
+class FollowConfig:
+    """How far citations are followed: a page's cited links and a crawl's cited pages are capped,
+    so a page with 10,000 links (or a chain of them, with --depth) cannot flood the crawl."""
+
+    max_per_page: int
+    max_per_crawl: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> FollowConfig:
+        return cls(max_per_page=count(settings, "ARCHIVE_MAX_CITATIONS_PER_PAGE", allow_zero=True),
+                   max_per_crawl=count(settings, "ARCHIVE_MAX_CITED_PAGES", allow_zero=True))
+
+
 def split_sources(value: Any) -> list[str]:
     """ARCHIVE_REPLAY_FROM as a list: a string is split on commas and whitespace."""
     if not value:
@@ -225,6 +239,7 @@ def check_settings(settings: BaseSettings) -> None:
     StorageConfig.from_settings(settings, archive.location)
     WorkerConfig.from_settings(settings)
     PolitenessConfig.from_settings(settings)
+    FollowConfig.from_settings(settings)
     extract_options(settings)
     progress_interval(settings)
     networks(settings, "ARCHIVE_ALLOW_NETWORKS")

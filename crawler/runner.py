@@ -65,6 +65,7 @@ class RunSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # kind, url, reason, detail
     bytes: int = 0
+    notes: list[str] = field(default_factory=list)
     warc_files: list[str] = field(default_factory=list)
     json_files: list[str] = field(default_factory=list)
 
@@ -76,6 +77,7 @@ class RunSummary:
             summary.reasons.update(session.outcomes.reasons)
             summary.bytes += session.outcomes.bytes
             summary.failures.extend(session.outcomes.failures)
+            summary.notes.extend(session.outcomes.notes.values())
             summary.warc_files += [p.name for p in session.warc.closed_files]
             if session.json_file:
                 summary.json_files.append(session.json_file.name)
@@ -98,4 +100,4 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {**{name: self.counts[name] for name in OUTCOMES}, "bytes": self.bytes,
-                "reasons": dict(self.reasons), "warc_files": self.warc_files, "json_files": self.json_files}
+                "reasons": dict(self.reasons), "notes": self.notes, "warc_files": self.warc_files, "json_files": self.json_files}

@@ -33,6 +33,12 @@ ARCHIVE_HOST_PACING = ""
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
 ARCHIVE_MAX_BODY_BYTES = 32 * 1024 * 1024
+# Cited links followed at most from one article (in page order); 0: no limit. Articles cite a
+# few dozen sources at most; a page with thousands of links is a link farm, not a story.
+ARCHIVE_MAX_CITATIONS_PER_PAGE = 200
+# Cited pages followed at most in one crawl (--follow-citations); the rest are left, and the
+# summary says so. 0: no limit.
+ARCHIVE_MAX_CITED_PAGES = 5000
 # Seconds: a robots.txt Crawl-delay (or Request-rate interval) above this is cut to it; 0: ignored.
 ARCHIVE_MAX_CRAWL_DELAY = 60
 # A 429/503 whose Retry-After asks for more seconds than this is not retried (it is recorded).

@@ -21,6 +21,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler import meta
+from crawler.capture.session import ArchiveSession
+from crawler.config import FollowConfig
 from crawler.pipeline.items import RECORDED, failure_item, page_item, record_written
 from spiders.discovery import Listing, newest_first, parse_date, parse_feed, parse_sitemap
 
@@ -37,10 +39,13 @@ class ArchiveSpider(Spider):
     """
 
     max_depth = 0
+    follow = FollowConfig(max_per_page=0, max_per_crawl=0)
+    cited_pages = 0  # cited pages requested so far in this crawl
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.follow = FollowConfig.from_settings(crawler.settings)
         # An item dropped or failed in a pipeline gets no record: its callback must not wait.
         for signal in (signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider._no_record, signal=signal)
@@ -60,8 +65,29 @@ class ArchiveSpider(Spider):
         yield item
         record = await recorded
         if record is not None:
-            for request in self.cited_requests(record):
+            for request in self._capped(self.cited_requests(record), record["url"]):
                 yield request
+
+    def _capped(self, requests: list[Request], url: str) -> list[Request]:
+        """The cited pages within ARCHIVE_MAX_CITATIONS_PER_PAGE and ARCHIVE_MAX_CITED_PAGES;
+        a limit reached is said once in the run summary."""
+        per_page, per_crawl = self.follow.max_per_page, self.follow.max_per_crawl
+        if per_page and len(requests) > per_page:
+            self._note("citations_per_page", f"citations: only the first {per_page} cited links of a page were "
+                       f"followed (ARCHIVE_MAX_CITATIONS_PER_PAGE; {url} cites {len(requests)})")
+            requests = requests[:per_page]
+        if per_crawl and self.cited_pages + len(requests) > per_crawl:
+            requests = requests[:max(0, per_crawl - self.cited_pages)]
+            self._note("cited_pages", f"citations: the crawl stopped following citations after {per_crawl} "
+                       "cited pages (ARCHIVE_MAX_CITED_PAGES)")
+        self.cited_pages += len(requests)
+        return requests
+
+    def _note(self, key: str, text: str) -> None:
+        session = self.crawler.get_extension(ArchiveSession) if hasattr(self, "crawler") else None
+        if session is not None and key not in session.outcomes.notes:
+            session.outcomes.note(key, text)
+            self.logger.warning(text)
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         request = failure.request  # type: ignore[attr-defined]

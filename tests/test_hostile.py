@@ -29,3 +29,31 @@ def test_a_body_still_arriving_at_the_timeout_is_archived_as_far_as_it_came(news
     (line,) = json_records(archive)
     assert line["truncated"] == "time" and line["warc"] and line["status"] == 200
     assert result.code in (0, 1)
+
+
+def test_citations_fan_out_is_capped_per_page_and_per_crawl(news_server, archive):
+    from test_citations import _article
+
+    farm = [news_server.url(f"/farm/{i}") for i in range(1500)]
+    news_server.set_page("/farm/main", _article("Link farm", farm))
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), "--follow-citations",
+                         "-s", "ARCHIVE_MAX_CITATIONS_PER_PAGE=25", "-s", "ARCHIVE_PROGRESS_INTERVAL=0",
+                         news_server.url("/farm/main"), timeout=300)
+    followed = [line["url"] for line in json_records(archive) if line["depth"] == 1]
+    assert followed and set(followed) == set(farm[:25])  # the first 25, in page order
+    assert "ARCHIVE_MAX_CITATIONS_PER_PAGE" in result.stdout and "cites 1500" in result.stdout
+
+
+def test_citations_stop_at_the_crawl_cap_whatever_the_depth(news_server, archive):
+    from test_citations import _article
+
+    for i in range(6):  # each page cites ten new ones: depth 3 would be 1,110 pages
+        links = [news_server.url(f"/tree/{i}-{j}") for j in range(10)]
+        news_server.set_page(f"/tree/{i}", _article(f"Tree {i}", links))
+    roots = [news_server.url(f"/tree/{i}") for i in range(6)]
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), "--follow-citations",
+                         "--depth", "3", "-s", "ARCHIVE_MAX_CITED_PAGES=30", "-s", "ARCHIVE_PROGRESS_INTERVAL=0",
+                         *roots)
+    cited = [line for line in json_records(archive) if line["depth"] >= 1]
+    assert len(cited) == 30
+    assert "ARCHIVE_MAX_CITED_PAGES" in result.stdout

@@ -50,6 +50,10 @@ class Outcomes:
     reasons: Counter[str] = field(default_factory=Counter)
     failures: deque[tuple[str, str, str, str]] = field(default_factory=lambda: deque(maxlen=500))
     bytes: int = 0  # payload bytes written to WARC response records
+    notes: dict[str, str] = field(default_factory=dict)  # limits reached and the like, for the summary
+
+    def note(self, key: str, text: str) -> None:
+        self.notes[key] = text
 
     def add(self, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
         self.counts[outcome] += 1

@@ -85,6 +85,8 @@ def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ())
     hidden = summary.problems - min(len(summary.failures), 200) - len(extra_rejected)
     if hidden > 0:
         print(f"  ... and {hidden} more (see the JSON Lines file)")
+    for note in summary.notes:
+        print(note)
     if summary.reasons["robots_disallowed"]:
         print(f"robots.txt disallowed {summary.reasons['robots_disallowed']} URL(s) for our user agent; they "
               "were not fetched (obeying robots.txt is a per-source setting, the operator's decision)")
