@@ -196,7 +196,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.fetch.politeness.RetryAfterMiddleware": 550,
     # Scrapy's meta-refresh redirects, without decoding the whole page to find them.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.fetch.metarefresh.HeadMetaRefreshMiddleware": 580,
+    "crawler.fetch.redirects.HeadMetaRefreshMiddleware": 580,
+    # Scrapy's redirects, with loops and over-long chains recorded, and no redirect dropped as a
+    # duplicate (every URL given ends with a line of its own).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.fetch.redirects.AccountedRedirectMiddleware": 600,
     # Scrapy's Content-Encoding decoding, with gzip inflated by zlib-ng (half the CPU).
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.fetch.compression.FastGzipCompressionMiddleware": 590,

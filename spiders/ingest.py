@@ -8,6 +8,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler import meta
+from crawler.pipeline.items import unfetched_item
 from spiders.base import ArchiveSpider
 from spiders.registry import source_for_url
 
@@ -23,9 +24,16 @@ class IngestSpider(ArchiveSpider):
         self.max_depth = int(depth)
         self.expected_pages = len(self.urls)
 
-    async def start(self) -> AsyncIterator[Request]:
+    async def start(self) -> AsyncIterator[Request | dict[str, Any]]:
+        # Scrapy's URL length filter drops a longer request with a log line only: a URL given
+        # gets its line instead.
+        limit = self.crawler.settings.getint("URLLENGTH_LIMIT") if hasattr(self, "crawler") else 0
         for url in self.urls:
-            yield self.page_request(url, depth=0)
+            if limit and len(url) > limit:
+                yield unfetched_item(url, self.name, "url_too_long",
+                                     f"the URL has {len(url)} characters, more than URLLENGTH_LIMIT ({limit})")
+            else:
+                yield self.page_request(url, depth=0)
 
     def page_request(self, url: str, depth: int) -> Request:
         """A URL on a known source is fetched under that source's rules (robots, name)."""

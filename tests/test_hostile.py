@@ -57,3 +57,27 @@ def test_citations_stop_at_the_crawl_cap_whatever_the_depth(news_server, archive
     cited = [line for line in json_records(archive) if line["depth"] >= 1]
     assert len(cited) == 30
     assert "ARCHIVE_MAX_CITED_PAGES" in result.stdout
+
+
+def test_every_input_url_ends_with_a_line_and_its_reason(news_server, archive):
+    page = news_server.url("/page/dw.com/DW_2024_01_30?lost=1")
+    news_server.set_page("/to-page", b"moved", status=301, headers=[("Location", page)])
+    news_server.set_page("/self-refresh", b'<html><head><meta http-equiv="refresh" content="0;url=/self-refresh">'
+                                          b"</head><body>wait</body></html>")
+    news_server.set_page("/loop", b"", status=302, headers=[("Location", "/loop2")])
+    news_server.set_page("/loop2", b"", status=302, headers=[("Location", "/loop")])
+    long_url = news_server.url("/long?" + "x" * 2100)
+    given = [news_server.url("/to-page"), page, news_server.url("/self-refresh"), news_server.url("/loop"),
+             long_url, news_server.url("/redirect-chain/25")]
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive),
+                         "-s", "ARCHIVE_PROGRESS_INTERVAL=0", *given)
+    lines = {line["url"]: line for line in json_records(archive)}
+    assert set(lines) == set(given), result.stdout
+    assert lines[given[0]]["final_url"] == page and lines[given[0]]["reason"] is None
+    assert lines[page]["reason"] is None
+    assert lines[given[2]]["reason"] == "redirect_loop"
+    assert lines[given[3]]["reason"] == "redirect_loop" and "/loop2 -> " in lines[given[3]]["error"]
+    assert lines[long_url]["reason"] == "url_too_long"
+    assert lines[given[5]]["reason"] == "too_many_redirects"
+    assert result.code == 1
+    assert "failed: 3" in result.stdout and "rejected: 1" in result.stdout

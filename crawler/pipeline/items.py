@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from crawler import meta
 from crawler.capture.handler import NotInArchive
 from crawler.fetch.guard import PrivateAddressRefused, UnsafeURLRefused
+from crawler.fetch.redirects import RedirectLoop, TooManyRedirects
 from crawler.fetch.urls import redact_url
 from crawler.pipeline.records import iso_now
 
@@ -71,6 +72,10 @@ def failure_reason(failure: Failure) -> str:
         return meta.REFUSED_PRIVATE
     if isinstance(exc, UnsafeURLRefused):
         return exc.reason
+    if isinstance(exc, RedirectLoop):
+        return "redirect_loop"
+    if isinstance(exc, TooManyRedirects):
+        return "too_many_redirects"
     if isinstance(exc, NotInArchive):
         return "not_in_archive"
     if isinstance(exc, IgnoreRequest):
@@ -93,18 +98,24 @@ def failure_reason(failure: Failure) -> str:
 def failure_item(failure: Failure, request: Request, source: str) -> dict[str, Any]:
     """`url` is the URL as requested, `final_url` the redirect hop that failed (credentials in
     either are never written)."""
+    return unfetched_item(requested_url_of(request), source, failure_reason(failure),
+                          f"{type(failure.value).__name__}: {failure.value}".strip(),
+                          depth=request.meta.get(meta.DEPTH, 0), final_url=request.url)
+
+
+def unfetched_item(url: str, source: str, reason: str, error: str, *, depth: int = 0,
+                   final_url: str | None = None) -> dict[str, Any]:
+    """The item of a URL that got no response: refused, or failed, with the reason."""
     return {
         "kind": "failure",
         "source": source,
-        "url": redact_url(requested_url_of(request)),
-        "final_url": redact_url(request.url),
-        "reason": failure_reason(failure),
-        "error": f"{type(failure.value).__name__}: {failure.value}".strip(),
+        "url": redact_url(url),
+        "final_url": redact_url(final_url or url),
+        "reason": reason,
+        "error": error,
         "fetched_at": iso_now(),
-        "depth": request.meta.get(meta.DEPTH, 0),
+        "depth": depth,
     }
-
-
 
 
 def record_written(item: dict[str, Any], record: dict[str, Any] | None) -> None:

@@ -17,7 +17,7 @@ from crawler.extract.options import RESULT_KEYS
 from storage.schema import SCHEMA_VERSION
 
 # Outcomes that count as "rejected" (we refused) rather than "failed" (the fetch went wrong).
-REJECTED_REASONS = {meta.REFUSED_PRIVATE, "invalid_url", "unsupported_scheme", "credentials_in_url"}
+REJECTED_REASONS = {meta.REFUSED_PRIVATE, "invalid_url", "unsupported_scheme", "credentials_in_url", "url_too_long"}
 BLOCKED_REASONS = {"blocked", "robots_disallowed"}
 
 
