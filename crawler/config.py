@@ -94,6 +94,7 @@ class ArchiveConfig:
     warc_max_bytes: int
     warc_gzip_level: int
     max_body_bytes: int
+    max_decoded_bytes: int
     json_gzip: bool
     operator: str
     user_agent: str
@@ -114,6 +115,7 @@ class ArchiveConfig:
             warc_max_bytes=count(settings, "ARCHIVE_WARC_MAX_BYTES"),
             warc_gzip_level=_gzip_level(settings),
             max_body_bytes=count(settings, "ARCHIVE_MAX_BODY_BYTES", allow_zero=True),
+            max_decoded_bytes=count(settings, "ARCHIVE_MAX_DECODED_BYTES"),
             json_gzip=settings.getbool("ARCHIVE_JSON_GZIP"),
             operator=str(settings.get("ARCHIVE_OPERATOR") or ""),
             user_agent=str(settings.get("USER_AGENT") or ""),

@@ -36,6 +36,7 @@ FLAG_CACHED = "cached"  # (Scrapy's) served from the HTTP cache: archived when f
 FLAG_DATALOSS = "dataloss"  # (Scrapy's) the connection ended before the announced length
 FLAG_ARCHIVED = "archived"  # answered from an archive (ARCHIVE_REPLAY_FROM)
 FLAG_NOT_IN_ARCHIVE = "not_in_archive"  # the archive holds no capture of the URL
+FLAG_TOO_LARGE = "too_large"  # its decoded body would pass ARCHIVE_MAX_DECODED_BYTES: left undecoded
 
 # --- reasons several layers name -------------------------------------------------------------
 REFUSED_PRIVATE = "refused_private_address"  # the address guard refused the host

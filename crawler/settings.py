@@ -33,6 +33,10 @@ ARCHIVE_HOST_PACING = ""
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
 ARCHIVE_MAX_BODY_BYTES = 32 * 1024 * 1024
+# A Content-Encoding body (gzip, deflate, br, zstd) is decoded in 64 KiB steps up to this many
+# bytes: past it the page is recorded "too_large" (archived as sent, not extracted) instead of
+# a decompression bomb filling the memory. Sitemaps may hold 50 MB uncompressed.
+ARCHIVE_MAX_DECODED_BYTES = 64 * 1024 * 1024
 # Cited links followed at most from one article (in page order); 0: no limit. Articles cite a
 # few dozen sources at most; a page with thousands of links is a link farm, not a story.
 ARCHIVE_MAX_CITATIONS_PER_PAGE = 200

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from zlib_ng import zlib_ng
+
 try:
     import brotli
 except ImportError:  # pragma: no cover - brotli is a project dependency
@@ -117,6 +119,25 @@ def big_html(size: int) -> bytes:
     if room < 0:
         return (head + tail)[:size]
     return head + para * (room // len(para)) + b" " * (room % len(para)) + tail
+
+
+@functools.lru_cache(maxsize=8)
+def bomb(encoding: str, mebibytes: int) -> bytes:
+    """An HTML page of `mebibytes` MiB (a tag, then zeros) in `encoding`: gzip, deflate, br, zstd."""
+    zeros = bytes(1 << 20)
+    chunks = [b"<html><body>" + zeros[12:]] + [zeros] * (mebibytes - 1)
+    if encoding in ("gzip", "deflate"):
+        packer = zlib_ng.compressobj(6, zlib_ng.DEFLATED, 31 if encoding == "gzip" else 15)
+        return b"".join(packer.compress(chunk) for chunk in chunks) + packer.flush()
+    if encoding == "br":
+        packer = brotli.Compressor(quality=5)
+        return b"".join(packer.process(chunk) for chunk in chunks) + packer.finish()
+    if encoding == "zstd":
+        from backports import zstd
+
+        packer = zstd.ZstdCompressor()
+        return b"".join(packer.compress(chunk) for chunk in chunks) + packer.flush()
+    raise ValueError(f"no bomb in {encoding!r}")
 
 
 def _make_pdf() -> bytes:
@@ -414,6 +435,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/big", "/big-chunked"):
             body = big_html(self._int("size", 3_000_000))
             return self._respond(200, body, chunked=path == "/big-chunked", chunk_size=65536)
+        if path == "/bomb":  # `mb` MiB of zeros sent as a few KB or MB of `enc` (a decompression bomb)
+            enc = q.get("enc", "gzip")
+            body = bomb(enc, self._int("mb", 100))
+            return self._respond(200, body, headers=[("Content-Encoding", enc)])
         if path == "/stall":  # promise `size` bytes, send `after`, then go quiet for `hold` seconds
             size = self._int("size", 100_000)
             return self._stall(size, min(size, self._int("after", size // 2)), min(60, self._int("hold", 5)))

@@ -1,6 +1,7 @@
 """Content-Encoding decoding: our middleware answers exactly as Scrapy's own for every kind of
-body (whole, several members, cut, damaged, too large, stacked encodings), and takes its fast
-path only for one whole gzip member within the size limit."""
+body (whole, several members, cut, damaged, stacked encodings), takes its fast path only for one
+whole gzip member within the size limit, and turns a body that decodes past the limit into an
+empty response flagged too_large (Scrapy drops it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
+from crawler import settings as project
 from crawler.fetch.compression import FastGzipCompressionMiddleware, inflate_gzip_member
 
 PAGE = gzip.decompress((CORPUS / "pages" / "reuters.com" / "Reuters_2024_03_07.html.gz").read_bytes())
@@ -44,10 +46,15 @@ BODIES = {  # name: (Content-Encoding, body)
 }
 
 
+def _crawler(**settings: object):
+    ours = {name: getattr(project, name) for name in dir(project) if name.startswith("ARCHIVE_")}
+    return get_crawler(settings_dict={**ours, **settings})
+
+
 def middlewares(**settings: object) -> tuple[HttpCompressionMiddleware, HttpCompressionMiddleware]:
     return (
-        HttpCompressionMiddleware.from_crawler(get_crawler(settings_dict=settings)),
-        FastGzipCompressionMiddleware.from_crawler(get_crawler(settings_dict=settings)),
+        HttpCompressionMiddleware.from_crawler(_crawler(**settings)),
+        FastGzipCompressionMiddleware.from_crawler(_crawler(**settings)),
     )
 
 
@@ -74,12 +81,21 @@ def test_every_body_is_decoded_as_scrapy_decodes_it(name):
 
 
 @pytest.mark.parametrize("limit", [len(PAGE) - 1, len(PAGE), 1000])
-def test_the_size_limit_refuses_the_same_bodies_with_the_same_error(limit):
+@pytest.mark.parametrize("setting", ["DOWNLOAD_MAXSIZE", "ARCHIVE_MAX_DECODED_BYTES"])
+def test_a_body_decoding_past_the_limit_goes_on_empty_and_flagged(limit, setting):
     scrapys, ours = middlewares(DOWNLOAD_MAXSIZE=limit)
-    for encoding, body in (BODIES["one member"], BODIES["two members"]):
+    ours = middlewares(**{setting: limit})[1]
+    for name in ("one member", "two members", "deflate", "brotli"):
+        encoding, body = BODIES[name]
         theirs = outcome(scrapys, encoding, body)
-        assert outcome(ours, encoding, body) == theirs
-        assert (theirs[0] is IgnoreRequest) == (limit < len(PAGE))
+        if limit >= len(PAGE):
+            assert outcome(ours, encoding, body) == theirs
+            continue
+        assert theirs[0] is IgnoreRequest  # Scrapy drops the response whole
+        request = Request("http://127.0.0.1/page")
+        flagged = ours.process_response(request, Response(request.url, body=body, request=request,
+                                                          headers={"Content-Encoding": encoding}))
+        assert flagged.body == b"" and "too_large" in flagged.flags, name
 
 
 def test_fast_path_takes_one_whole_member_within_the_limit_only():
@@ -102,6 +118,6 @@ def test_scrapy_still_decodes_through_the_method_we_replace():
             seen.append(encoding)
             return FastGzipCompressionMiddleware._decode(body, encoding, max_size)
 
-    watched = Watched.from_crawler(get_crawler())
+    watched = Watched.from_crawler(_crawler())
     assert outcome(watched, *BODIES["one member"])[1] == PAGE
     assert seen == [b"gzip"]

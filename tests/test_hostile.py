@@ -3,6 +3,7 @@ lost silently (issue: hostile servers and hostile input)."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_crawler
 from warcutil import json_records, responses
 
@@ -81,3 +82,18 @@ def test_every_input_url_ends_with_a_line_and_its_reason(news_server, archive):
     assert lines[given[5]]["reason"] == "too_many_redirects"
     assert result.code == 1
     assert "failed: 3" in result.stdout and "rejected: 1" in result.stdout
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "zstd", "deflate"])
+def test_a_decompression_bomb_is_archived_as_sent_and_recorded_too_large(news_server, archive, encoding):
+    path = f"/bomb?enc={encoding}&mb=200"
+    url = news_server.url(path)
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), "-s", "ARCHIVE_PROGRESS_INTERVAL=0",
+                         "-s", "ARCHIVE_MAX_DECODED_BYTES=20000000", url)
+    record = responses(archive)[url]
+    assert record.raw == news_server.sent[path]  # the WARC holds the body as the server sent it
+    assert record.http.get_header("Content-Encoding") == encoding
+    (line,) = json_records(archive)
+    assert line["reason"] == "too_large" and "ARCHIVE_MAX_DECODED_BYTES" in line["error"]
+    assert line["warc"]["payload_digest"]
+    assert result.code == 0, result.stdout  # archived as served, no article in it
