@@ -170,8 +170,9 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         done.set()
         sampler.join()
         archived = int(out.split("archived:")[1].split()[0]) if "archived:" in out else 0
-        # Scrapy's own elapsed_time_seconds: the crawl, without process start-up and imports.
-        crawl = re.search(r"'elapsed_time_seconds': ([0-9.]+)", err)
+        # The crawl's own time (Scrapy's elapsed_time_seconds, without process start-up and imports),
+        # from the run summary the command logs.
+        crawl = re.search(r'"crawl_seconds": ([0-9.]+)', err)
         crawl_rate = len(pages) / float(crawl.group(1)) if crawl else float("nan")
         main = cpu.pop(proc.pid, 0.0)
         return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()), server_cpu)

@@ -51,6 +51,7 @@ def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> l
     for crawler in crawlers:
         session = session_of(crawler)
         session.close()
+        session.outcomes.seconds = float(crawler.stats.get_value("elapsed_time_seconds") or 0.0)
         sessions.append(session)
     return sessions
 
@@ -66,6 +67,8 @@ class RunSummary:
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # kind, url, reason, detail
     bytes: int = 0
     notes: list[str] = field(default_factory=list)
+    archives: list[str] = field(default_factory=list)  # where the files went: the archive's local root
+    seconds: float = 0.0
     warc_files: list[str] = field(default_factory=list)
     json_files: list[str] = field(default_factory=list)
 
@@ -78,6 +81,10 @@ class RunSummary:
             summary.bytes += session.outcomes.bytes
             summary.failures.extend(session.outcomes.failures)
             summary.notes.extend(session.outcomes.notes.values())
+            summary.seconds = max(summary.seconds, session.outcomes.seconds)
+            root = str(session.archive.root.resolve())
+            if root not in summary.archives:
+                summary.archives.append(root)
             summary.warc_files += [p.name for p in session.warc.closed_files]
             if session.json_file:
                 summary.json_files.append(session.json_file.name)
@@ -100,4 +107,5 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {**{name: self.counts[name] for name in OUTCOMES}, "bytes": self.bytes,
-                "reasons": dict(self.reasons), "notes": self.notes, "warc_files": self.warc_files, "json_files": self.json_files}
+                "reasons": dict(self.reasons), "notes": self.notes, "crawl_seconds": round(self.seconds, 2),
+                "archive": self.archives, "warc_files": self.warc_files, "json_files": self.json_files}

@@ -51,6 +51,7 @@ class Outcomes:
     failures: deque[tuple[str, str, str, str]] = field(default_factory=lambda: deque(maxlen=500))
     bytes: int = 0  # payload bytes written to WARC response records
     notes: dict[str, str] = field(default_factory=dict)  # limits reached and the like, for the summary
+    seconds: float = 0.0  # how long the crawl ran (Scrapy's elapsed time, start-up excluded)
 
     def note(self, key: str, text: str) -> None:
         self.notes[key] = text

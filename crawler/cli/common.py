@@ -75,16 +75,23 @@ def prepare_crawl() -> None:
     import scrapy.core.downloader.contextfactory  # noqa: F401
 
 
+SHOWN_PROBLEMS = 25  # problems listed one per line; the rest are in the JSON Lines file
+
+
 def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ()) -> int:
     summary = RunSummary.of(sessions if isinstance(sessions, list) else [sessions], extra_rejected)
     print(summary.line())
     for url, message in extra_rejected:
         print(f"  rejected  {url}  {message}")
-    for kind, url, reason, detail in summary.failures[:200]:
+    for kind, url, reason, detail in summary.failures[:SHOWN_PROBLEMS]:
         print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
-    hidden = summary.problems - min(len(summary.failures), 200) - len(extra_rejected)
+    hidden = summary.problems - min(len(summary.failures), SHOWN_PROBLEMS) - len(extra_rejected)
     if hidden > 0:
-        print(f"  ... and {hidden} more (see the JSON Lines file)")
+        print(f"  ... and {hidden} more (each has its line and reason in the JSON Lines file)")
+    for root in summary.archives:
+        warcs = len(summary.warc_files)
+        json_files = ", ".join(f"json/{name}" for name in summary.json_files) or "none"
+        print(f"archive: {root}  ({warcs} WARC file{'s' if warcs != 1 else ''} in warc/; JSON Lines: {json_files})")
     for note in summary.notes:
         print(note)
     if summary.reasons["robots_disallowed"]:

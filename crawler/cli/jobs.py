@@ -178,14 +178,6 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 # -- the CLI ---------------------------------------------------------------------------------
 
-def _log_options(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS: given after the subcommand they set the main parser's values; absent, they
-    # leave those alone.
-    parser.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS,
-                        help="log JSON lines")
-    parser.add_argument("--log-level", default=argparse.SUPPRESS, help="DEBUG, INFO, WARNING, ERROR")
-
-
 def add_job_commands(subparsers: Any) -> None:
     """Registers `run-job` and `schedule` on the `crawler` command's subparsers."""
     state_help = ("local folder for job locks (default: the archive's state/ folder; for S3 "
@@ -198,7 +190,6 @@ def add_job_commands(subparsers: Any) -> None:
     run.add_argument("name", metavar="NAME", help="the job's name")
     run.add_argument("--state-dir", metavar="DIR", help=state_help)
     run.add_argument("--summary-file", metavar="PATH", help="also write the run's summary there, as JSON")
-    _log_options(run)
     run.set_defaults(func=cmd_run_job)
 
     schedule = subparsers.add_parser(
@@ -211,5 +202,4 @@ def add_job_commands(subparsers: Any) -> None:
     schedule.add_argument("--max-parallel", type=int, default=4, metavar="N",
                           help="at most N runs at the same time (default 4)")
     schedule.add_argument("--state-dir", metavar="DIR", help=state_help)
-    _log_options(schedule)
     schedule.set_defaults(func=cmd_schedule)

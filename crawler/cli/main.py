@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_commands(sub)
     add_archive_commands(sub)
     add_distributed_commands(sub)
+    for command in sub.choices.values():
+        # Also after the command (`crawler ingest URL --log-json`). SUPPRESS: absent there, they
+        # leave the values given before the command alone.
+        command.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS,
+                             help="log JSON lines (default: on a terminal, readable text)")
+        command.add_argument("--log-level", default=argparse.SUPPRESS, help="DEBUG, INFO, WARNING, ERROR")
     return parser
 
 
