@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.settings import BaseSettings
+from scrapy.utils.misc import load_object
 
 from crawler.extract.options import ExtractOptions
 from storage.archive import ArchiveLocation, ArchiveURIError, parse_archive_uri
@@ -233,6 +234,60 @@ def progress_interval(settings: BaseSettings) -> float:
     return seconds(settings, "ARCHIVE_PROGRESS_INTERVAL")
 
 
+# Settings of the components we use beyond Scrapy's and ours (scrapy-redis reads these).
+PLUGIN_SETTINGS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PARAMS", "REDIS_ENCODING",
+                   "REDIS_START_URLS_KEY", "REDIS_START_URLS_AS_SET", "SCHEDULER_PERSIST",
+                   "SCHEDULER_QUEUE_CLASS", "SCHEDULER_QUEUE_KEY", "SCHEDULER_DUPEFILTER_CLASS",
+                   "SCHEDULER_DUPEFILTER_KEY", "SCHEDULER_FLUSH_ON_START", "SCHEDULER_IDLE_BEFORE_CLOSE",
+                   "DUPEFILTER_KEY", "DUPEFILTER_DEBUG")
+
+
+def known_settings() -> dict[str, Any]:
+    """Every setting name a crawl reads, with its default: Scrapy's, ours, and its plug-ins'."""
+    from scrapy.settings import default_settings
+
+    from crawler import settings as ours
+
+    known = {name: getattr(default_settings, name) for name in dir(default_settings) if name.isupper()}
+    known.update({name: None for name in PLUGIN_SETTINGS})
+    known.update({name: getattr(ours, name) for name in dir(ours) if name.isupper()})
+    return known
+
+
+def check_override(name: str, value: Any, known: dict[str, Any] | None = None) -> None:
+    """A setting given by a person (`-s NAME=VALUE`, a jobs file): its name must be known, its value
+    of the default's kind. Raises SettingError naming the setting (and the nearest known name)."""
+    import difflib
+    import json
+
+    known = known_settings() if known is None else known
+    if name not in known:
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f"; did you mean {near[0]}?" if near else " (see crawler/settings.py and Scrapy's settings)"
+        raise SettingError(f"unknown setting {name}{hint}")
+    default = known[name]
+    if not isinstance(value, str) or default is None or isinstance(default, str):
+        return  # a typed value (from TOML) or a free-form setting: the area's config checks it
+    text = value.strip()
+    if isinstance(default, bool):
+        try:
+            BaseSettings({name: text}).getbool(name)
+        except ValueError:
+            raise SettingError(f"{name} is True or False (or 1 or 0), got {value!r}") from None
+    elif isinstance(default, (int, float)):
+        try:
+            float(text)
+        except ValueError:
+            raise SettingError(f"{name} is a number, got {value!r}") from None
+    elif isinstance(default, dict) and text:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise SettingError(f"{name} is a JSON object ({{...}}), got {value!r}")
+
+
 def check_settings(settings: BaseSettings) -> None:
     """Every area's settings checked at once, before a crawl starts: raises the first SettingError."""
     from crawler.capture.shipping import StorageConfig
@@ -248,3 +303,9 @@ def check_settings(settings: BaseSettings) -> None:
     dns_servers(settings)
     if settings.get("ARCHIVE_REPLAY_FROM"):
         ReplayConfig.from_settings(settings)
+    for name in ("ARCHIVE_STATE_STORE", "ARCHIVE_HOST_PACING", "TWISTED_DNS_RESOLVER"):
+        if path := settings.get(name):
+            try:
+                load_object(path)
+            except (ImportError, AttributeError, NameError, ValueError) as exc:
+                raise SettingError(f"{name}: cannot load {path!r} ({type(exc).__name__}: {exc})") from None

@@ -23,8 +23,9 @@ from twisted.python.failure import Failure
 from crawler import meta
 from crawler.capture.session import ArchiveSession
 from crawler.config import FollowConfig
+from crawler.dates import parse_when
 from crawler.pipeline.items import RECORDED, failure_item, page_item, record_written
-from spiders.discovery import Listing, newest_first, parse_date, parse_feed, parse_sitemap
+from spiders.discovery import Listing, newest_first, parse_feed, parse_sitemap
 
 
 class ArchiveSpider(Spider):
@@ -166,11 +167,8 @@ class SourceSpider(ArchiveSpider):
 
     def __init__(self, since: str | datetime | None = None, max_pages: int | str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if isinstance(since, str):
-            parsed = parse_date(since)
-            if parsed is None:
-                raise ValueError(f"--since: not a date: {since!r} (use YYYY-MM-DD)")
-            since = parsed
+        if isinstance(since, str):  # `scrapy crawl SOURCE -a since=...`
+            since = parse_when(since)
         self.since: datetime | None = since
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
         self.articles_requested = 0

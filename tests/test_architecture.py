@@ -23,7 +23,7 @@ LAYERS = (
     ("crawler.pipeline",),
     ("crawler.capture",),
     ("crawler.fetch",),
-    ("crawler.config", "crawler.meta", "crawler.settings", "crawler"),
+    ("crawler.config", "crawler.meta", "crawler.settings", "crawler.dates", "crawler"),
     ("crawler.extract", "storage"),
 )
 MAX_LINES = 800

@@ -135,8 +135,8 @@ def add_archive_commands(sub: Any) -> None:
 
     export = sub.add_parser("export-wacz", help="package the archive as a WACZ file (ReplayWeb.page, pywb)")
     export.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
-    export.add_argument("-o", "--output", required=True, metavar="FILE.wacz")
-    export.add_argument("--since", metavar="DATE", help="only pages fetched at or after DATE (2024-03-07, 20240307...)")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.wacz", help="the WACZ file to write")
+    export.add_argument("--since", metavar="DATE", help="only pages fetched at or after WHEN (2024-03-07, 20240307, 7d, yesterday...)")
     export.add_argument("--source", action="append", metavar="NAME", help="only pages of this source (repeatable)")
     export.add_argument("--title", help="the package's title")
     _archive_option(export)
@@ -398,13 +398,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_export_wacz(args: argparse.Namespace) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
-    from storage.wacz import WaczError, export_archive, since_timestamp
+    from crawler.dates import parse_when, timestamp
+    from storage.wacz import WaczError, export_archive
 
     root = _archive_root(_positional_archive(args), "export-wacz")
     try:
-        since = since_timestamp(args.since) if args.since else None
+        since = timestamp(parse_when(args.since)) if args.since else None
     except ValueError as exc:
-        raise UsageError(exc) from None
+        raise UsageError(f"--since: {exc}") from None
     out = Path(args.output)
     if not out.name.endswith(".wacz"):
         raise UsageError(f"{out}: a WACZ file name ends with .wacz")

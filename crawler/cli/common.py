@@ -34,14 +34,21 @@ def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = N
     values are left out)."""
     from scrapy.settings import Settings
 
+    from crawler.config import SettingError, check_override, known_settings
+
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     if getattr(args, "log_level", None):
         settings.set("LOG_LEVEL", args.log_level.upper(), priority="cmdline")
+    known = known_settings()
     for item in getattr(args, "set", None) or []:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"-s expects NAME=VALUE, got {item!r}")
+        try:
+            check_override(name.strip(), value, known)
+        except SettingError as exc:
+            raise UsageError(f"-s {exc}") from None
         settings.set(name.strip(), value, priority="cmdline")
     for name, value in (overrides or {}).items():
         if value is not None:

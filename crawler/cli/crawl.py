@@ -11,7 +11,9 @@ from typing import Any
 
 import structlog
 
-from crawler.cli.common import checked, prepare_crawl, print_storage, print_summary, settings_from
+from crawler.dates import parse_when
+
+from crawler.cli.common import UsageError, checked, prepare_crawl, print_storage, print_summary, settings_from
 from crawler.runner import (
     EXIT_FATAL,
     EXIT_OK,
@@ -42,15 +44,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from crawler.fetch.urls import Rejected, check_url, dedupe, read_url_lines
 
     texts = list(args.urls)
+    rejected: list[tuple[str, str]] = []
     if args.input is not None:
-        if args.input == "-":
-            texts += read_url_lines(sys.stdin)
-        else:
-            try:
-                texts += read_url_lines(Path(args.input).read_text(encoding="utf-8").splitlines())
-            except OSError as exc:
-                print(f"crawler: cannot read URL list {args.input!r}: {exc.strerror}", file=sys.stderr)
-                return EXIT_USAGE
+        def problem(where: str, message: str) -> None:
+            print(f"crawler: {where}: {message}", file=sys.stderr)
+            rejected.append((where, message))
+
+        try:
+            raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+        except OSError as exc:
+            print(f"crawler: cannot read URL list {args.input!r}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        texts += read_url_lines(raw.splitlines(), "stdin" if args.input == "-" else args.input, problem)
     if args.from_document:
         from crawler.extract.documents import cited_urls
 
@@ -63,7 +68,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if depth < 0:
         print("crawler: --depth must be 0 or more", file=sys.stderr)
         return EXIT_USAGE
-    rejected: list[tuple[str, str]] = []
     good: list[str] = []
     for text in texts:
         verdict = check_url(text)
@@ -96,22 +100,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from spiders.registry import SPIDERS
 
-    unknown = [name for name in args.sources if name not in SPIDERS]
+    given = [name.strip().lower() for name in args.sources]  # source names are case-insensitive
+    unknown = [name for name in given if name not in SPIDERS]
     for name in unknown:
         print(f"crawler: unknown source {name!r} (known: {', '.join(sorted(SPIDERS))})", file=sys.stderr)
-    names = [name for name in dict.fromkeys(args.sources) if name in SPIDERS]
+    names = [name for name in dict.fromkeys(given) if name in SPIDERS]
     if not names:
         return EXIT_USAGE
+    since = None
     if args.since:
-        from spiders.discovery import parse_date
-
-        if parse_date(args.since) is None:
-            print(f"crawler: --since: not a date: {args.since!r} (use YYYY-MM-DD)", file=sys.stderr)
-            return EXIT_USAGE
+        try:
+            since = parse_when(args.since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
     prepare_crawl()
     settings = checked(settings_from(args, {"ARCHIVE_URI": args.archive,
                                            "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None}))
-    jobs = [(SPIDERS[name], {"since": args.since, "max_pages": args.max_pages}) for name in names]
+    jobs = [(SPIDERS[name], {"since": since, "max_pages": args.max_pages}) for name in names]
     try:
         sessions = run_spiders(jobs, settings)
     except CrawlFailed as exc:
@@ -175,19 +180,21 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def add_crawl_commands(sub: Any) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, from_archive: bool = True) -> None:
         p.add_argument("--archive", metavar="URI", help="archive location: path, file:///path or s3://bucket/prefix (default ./archive)")
         p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
-        p.add_argument("--from-archive", action="append", metavar="PATH",
-                       help="answer requests from these WARC/WACZ files or folders instead of the web")
+        if from_archive:
+            p.add_argument("--from-archive", action="append", metavar="PATH",
+                           help="answer requests from these WARC/WACZ files or folders instead of the web")
 
     ingest = sub.add_parser("ingest", help="archive these URLs now")
-    ingest.add_argument("urls", nargs="*", metavar="URL")
+    ingest.add_argument("urls", nargs="*", metavar="URL", help="pages to archive (http or https)")
     ingest.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-' for stdin)")
     ingest.add_argument("--allow-private", action="store_true", help="allow hosts on loopback, private and link-local addresses")
     ingest.add_argument("--follow-citations", action="store_true",
                         help="also archive the pages cited in each article body (depth 1 unless --depth)")
-    ingest.add_argument("--depth", type=int, default=None, help="follow citations to this depth (default 0)")
+    ingest.add_argument("--depth", type=int, default=None,
+                        help="follow citations to this depth (default: 1 with --follow-citations, else 0)")
     ingest.add_argument("--from-document", metavar="FILE",
                         help="archive the URLs a local text or HTML document cites (inline links, Sources: lists)")
     common(ingest)
@@ -195,7 +202,8 @@ def add_crawl_commands(sub: Any) -> None:
 
     crawl = sub.add_parser("crawl", help="discover and archive new articles of the named sources")
     crawl.add_argument("sources", nargs="+", metavar="SOURCE", help="source names (see `crawler sources`)")
-    crawl.add_argument("--since", metavar="DATE", help="only articles published or modified since DATE")
+    crawl.add_argument("--since", metavar="WHEN", help="only articles published or modified since WHEN "
+                       "(2024-03-07, 2024-03-07T12:00, 7d, 24h, today, yesterday)")
     crawl.add_argument("--max-pages", type=int, metavar="N", help="at most N articles per source")
     crawl.add_argument("--allow-private", action="store_true", help=argparse.SUPPRESS)
     common(crawl)
@@ -214,7 +222,7 @@ def add_crawl_commands(sub: Any) -> None:
     history.set_defaults(func=cmd_history)
 
     upload = sub.add_parser("upload", help="ship the files a remote archive's spool still holds")
-    common(upload)
+    common(upload, from_archive=False)
     upload.set_defaults(func=cmd_upload)
 
     sources = sub.add_parser("sources", help="list the sources and their discovery URLs")

@@ -184,8 +184,7 @@ def add_job_commands(subparsers: Any) -> None:
                   "archives $XDG_STATE_HOME/newsarchive/s3/...)")
     run = subparsers.add_parser(
         "run-job", help="run one job of a jobs file once (for cron or systemd timers)",
-        description="Run one job once. Exit status: 0 ok, 1 some URLs failed or were blocked, "
-                    "2 bad jobs file or usage, 3 the crawl could not run, 4 the job is already running.")
+        description="Run one job of a jobs file once, holding the job's lock.")
     run.add_argument("jobs_file", metavar="JOBS.toml")
     run.add_argument("name", metavar="NAME", help="the job's name")
     run.add_argument("--state-dir", metavar="DIR", help=state_help)

@@ -12,6 +12,41 @@ from typing import Sequence
 from crawler.cli.common import FatalError, UsageError, say
 from crawler.runner import EXIT_FATAL, EXIT_USAGE
 
+CRAWL_EXITS = ("0 everything given was archived; 1 some URLs were rejected, blocked or failed (the rest "
+               "was archived); 2 bad usage or settings, nothing done; 3 the crawl could not run; 4 files "
+               "could not be stored in the remote archive (they wait in the spool)")
+# Per command: (exit statuses, an example). The one place the help of every command is completed.
+COMMANDS = {
+    "ingest": (CRAWL_EXITS, "crawler ingest https://www.dw.com/en/some-article/a-68123456 --follow-citations"),
+    "crawl": (CRAWL_EXITS, "crawler crawl dw restofworld --since 2d --max-pages 50"),
+    "sources": ("0", "crawler sources"),
+    "extract": ("0 an article was extracted; 1 no article (the reason is in the JSON); 2 bad usage",
+                "crawler extract saved.html --url https://www.dw.com/en/x/a-1"),
+    "history": ("0 versions were found; 1 none; 2 bad usage", "crawler history https://www.dw.com/en/x/a-1"),
+    "upload": ("0 nothing left to upload; 2 bad usage or settings; 4 files are still waiting in the spool",
+               "crawler upload --archive s3://my-bucket/news"),
+    "run-job": (CRAWL_EXITS + "; 5 the job is already running (nothing was done)",
+                "crawler run-job /etc/newsarchive/jobs.toml china-ai"),
+    "schedule": ("0 stopped by SIGINT/SIGTERM once its runs had ended, or with --once every run exited 0; "
+                 "1 with --once, some run did not exit 0; 2 bad jobs file or usage",
+                 "crawler schedule jobs.toml --check"),
+    "replay": ("0 every record was replayed; 1 some files or records could not be read (the rest was); "
+               "2 bad usage or settings; 3 the output cannot be written",
+               "crawler replay archive/warc --out again.jsonl"),
+    "index": ("0 the index is complete; 1 some files could not be read (the rest is indexed); 2 bad usage",
+              "crawler index ./archive"),
+    "lookup": ("0 captures were found; 1 none; 2 bad usage", "crawler lookup https://www.dw.com/en/x/a-1"),
+    "get": ("0 the payload was written; 1 no such capture, or it cannot be read; 2 bad usage",
+            "crawler get https://www.dw.com/en/x/a-1 -o page.html"),
+    "serve": ("0 stopped; 2 bad usage; 3 pywb could not run", "crawler serve ./archive --port 8080"),
+    "export-wacz": ("0 the WACZ holds every file; 1 damaged files were left out (said one per line); "
+                    "2 bad usage; 3 the WACZ could not be written",
+                    "crawler export-wacz ./archive -o news.wacz --since 7d"),
+    "worker": (CRAWL_EXITS, "crawler worker --redis redis://queue-host:6379/0 --archive s3://my-bucket/news"),
+    "enqueue": ("0 everything given was queued; 1 some inputs were rejected; 2 bad usage; 3 Redis cannot be "
+                "reached", "crawler enqueue --redis redis://queue-host:6379/0 dw https://example.org/a"),
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.archive import add_archive_commands
@@ -19,7 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.distributed import add_distributed_commands
     from crawler.cli.jobs import add_job_commands
 
-    parser = argparse.ArgumentParser(prog="crawler", description="News scraping and archival crawler.")
+    from crawler import software_version
+
+    parser = argparse.ArgumentParser(
+        prog="crawler", description="News scraping and archival crawler: archives what servers send "
+        "(WARC) and the article text with its metadata (JSON Lines).",
+        epilog="Every command: crawler COMMAND --help. Settings: -s NAME=VALUE (crawler/settings.py).")
+    parser.add_argument("--version", action="version", version=f"crawler (newsarchive) {software_version()}")
     parser.add_argument("--log-json", action="store_true", help="log JSON lines (default: on a terminal, readable text)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,7 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_commands(sub)
     add_archive_commands(sub)
     add_distributed_commands(sub)
-    for command in sub.choices.values():
+    for name, command in sub.choices.items():
+        exits, example = COMMANDS[name]
+        command.description = command.description or next(
+            action.help for action in sub._choices_actions if action.dest == name)  # its one-line purpose
+        statuses = "\n".join(f"  {status}" for status in exits.split("; "))
+        command.epilog = f"exit status:\n{statuses}\n\nexample:\n  {example}"
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
         # Also after the command (`crawler ingest URL --log-json`). SUPPRESS: absent there, they
         # leave the values given before the command alone.
         command.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
@@ -59,10 +59,20 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=f"***@{host}").geturl()
 
 
-def read_url_lines(lines: Iterable[str]) -> list[str]:
-    """One URL per line; blank lines and `#` comments skipped."""
+def read_url_lines(lines: Iterable[str | bytes], name: str = "<input>",
+                   on_problem: Callable[[str, str], None] | None = None) -> list[str]:
+    """One URL per line; blank lines and `#` comments skipped. A line that is not UTF-8 is left
+    out, and `on_problem` told which (NAME:LINE): the other lines still count."""
     urls = []
-    for line in lines:
+    for number, line in enumerate(lines, 1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                if on_problem:
+                    on_problem(f"{name}:{number}", f"not UTF-8 text (byte 0x{line[exc.start]:02x} at column "
+                                                   f"{exc.start + 1}); line skipped")
+                continue
         text = line.strip()
         if text and not text.startswith("#"):
             urls.append(text)

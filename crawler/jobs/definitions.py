@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.dates import EXPECTED, parse_age, parse_when
 from storage.archive import ArchiveURIError, parse_archive_uri
 
 JOB_KEYS = ("name", "sources", "urls", "schedule", "every", "timezone", "archive", "allow_private",
@@ -207,7 +208,8 @@ class _Checker:
 
         before = self.count
         sources: list[str] = []
-        for i, source in enumerate(self._list("sources")):
+        for i, given in enumerate(self._list("sources")):
+            source = given.strip().lower() if isinstance(given, str) else given  # case-insensitive
             if source not in SOURCES:
                 self.problem(f"sources[{i}]", f"unknown source {source!r} (known: {', '.join(sorted(SOURCES))})")
             elif source not in sources:
@@ -357,14 +359,14 @@ class _Checker:
         if isinstance(value, date):
             return datetime(value.year, value.month, value.day, tzinfo=UTC), None
         if isinstance(value, str):
-            if _DURATION.fullmatch(value.replace(" ", "").lower()):
-                return None, parse_duration(value)
-            from spiders.discovery import parse_date
-
-            parsed = parse_date(value)
-            if parsed is not None:
-                return parsed, None
-        self.problem("since", f"expected a date (YYYY-MM-DD) or an age like '7d', got {value!r}")
+            if (age := parse_age(value)) is not None:
+                return None, age  # relative to each run
+            try:
+                return parse_when(value), None
+            except ValueError as exc:
+                self.problem("since", str(exc))
+                return None, None
+        self.problem("since", f"expected {EXPECTED}, got {value!r}")
         return None, None
 
     def _settings(self) -> dict[str, Any]:
@@ -372,6 +374,9 @@ class _Checker:
         if not isinstance(value, dict):
             self.problem("settings", f"expected a table of Scrapy settings, got {value!r}")
             return {}
+        from crawler.config import SettingError, check_override, known_settings
+
+        known = known_settings()
         out = {}
         for key, setting in value.items():
             if key in RESERVED_SETTINGS:
@@ -379,21 +384,20 @@ class _Checker:
             elif not _SETTING.fullmatch(key):
                 self.problem(f"settings.{key}", "setting names are UPPER_CASE (see crawler/settings.py)")
             else:
-                out[key] = setting
+                try:
+                    check_override(key, setting, known)
+                    out[key] = setting
+                except SettingError as exc:
+                    self.problem(f"settings.{key}", str(exc))
         return out
 
     def _check_settings(self, job: Job) -> None:
         """The archive settings as the run will see them, checked like the CLI checks them."""
-        from crawler.capture.shipping import StorageConfig
-        from crawler.config import ArchiveConfig, SettingError
+        from crawler.config import SettingError, check_settings
 
         settings = job_settings(job)
         try:
-            StorageConfig.from_settings(settings, ArchiveConfig.from_settings(settings).location)
-            if settings.get("ARCHIVE_REPLAY_FROM"):
-                from crawler.config import ReplayConfig
-
-                ReplayConfig.from_settings(settings)
+            check_settings(settings)
         except SettingError as exc:
             self.problem("settings", str(exc))
 

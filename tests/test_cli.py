@@ -1,0 +1,136 @@
+"""The `crawler` command as a newcomer meets it: one clear line per problem, checked settings,
+dates and source names as people write them, help that says what each command does and returns
+(issue: a command line a newcomer trusts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_crawler
+from warcutil import json_records
+
+from crawler.cli.main import COMMANDS
+from crawler.dates import parse_when
+
+
+def test_a_small_run_with_failures_fits_on_a_terminal(tmp_path):
+    """On a pseudo-terminal: no Scrapy banners, stats dumps or tracebacks for expected failures;
+    one line per failure, the summary, and where the archive is."""
+    archive = tmp_path / "archive"
+    command = (f"{sys.executable} -m crawler ingest http://127.0.0.1:9/closed http://nowhere.invalid/page "
+               f"--allow-private --archive {archive}")
+    done = subprocess.run(["script", "-q", "-e", "-c", command, "/dev/null"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TERM": "dumb"})
+    screen = done.stdout
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert len(lines) <= 40, screen
+    for noise in ("Traceback", "Overridden settings", "Dumping Scrapy stats", "Versions:", "Gave up retrying"):
+        assert noise not in screen, noise
+    assert "http://127.0.0.1:9/closed  connection_refused" in screen
+    assert "http://nowhere.invalid/page  dns_error" in screen
+    assert f"archive: {archive}" in screen and "JSON Lines: json/ingest-" in screen
+    assert done.returncode == 1
+
+
+def test_a_component_that_cannot_be_loaded_is_a_usage_error_naming_its_setting(tmp_path, news_server):
+    result = run_crawler("ingest", news_server.url("/page"), "--allow-private", "--archive", str(tmp_path / "a"),
+                         "-s", "ARCHIVE_STATE_STORE=no.such.module.Store")
+    assert result.code == 2
+    assert "ARCHIVE_STATE_STORE: cannot load 'no.such.module.Store'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("given, message", [
+    ("CONCURENT_REQUESTS=2", "unknown setting CONCURENT_REQUESTS; did you mean CONCURRENT_REQUESTS?"),
+    ("DOWNLOAD_DELAY=fast", "DOWNLOAD_DELAY is a number, got 'fast'"),
+    ("ROBOTSTXT_OBEY=maybe", "ROBOTSTXT_OBEY is True or False"),
+    ("ARCHIVE_MAX_BODY_BYTE=5", "did you mean ARCHIVE_MAX_BODY_BYTES?"),
+])
+def test_settings_are_checked_before_anything_is_fetched(tmp_path, news_server, given, message):
+    news_server.clear_log()
+    result = run_crawler("ingest", news_server.url("/page"), "--allow-private", "--archive", str(tmp_path / "a"),
+                         "-s", given)
+    assert result.code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert news_server.hits("/page") == 0 and not (tmp_path / "a").exists()
+
+
+def test_a_jobs_file_settings_table_is_checked_too(tmp_path):
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text('[[jobs]]\nname = "x"\nurls = ["https://example.org/a"]\nevery = "6h"\n'
+                    f'archive = "{tmp_path / "a"}"\n[jobs.settings]\nCONCURENT_REQUESTS = 2\n'
+                    'DOWNLOAD_DELAY = "fast"\n')
+    result = run_crawler("schedule", str(jobs), "--check")
+    assert result.code == 2
+    assert "settings.CONCURENT_REQUESTS" in result.stderr and "did you mean CONCURRENT_REQUESTS" in result.stderr
+    assert "settings.DOWNLOAD_DELAY" in result.stderr and "is a number" in result.stderr
+
+
+def test_a_url_list_that_is_not_utf8_names_the_line_and_the_rest_goes_on(tmp_path, news_server):
+    listing = tmp_path / "urls.txt"
+    listing.write_bytes(news_server.url("/page/dw.com/DW_2024_01_30?utf=1").encode() + b"\n"
+                        + b"http://example.org/caf\xe9\n" + news_server.url("/file.pdf?utf=1").encode() + b"\n")
+    archive = tmp_path / "archive"
+    result = run_crawler("ingest", "-i", str(listing), "--allow-private", "--archive", str(archive))
+    assert f"{listing}:2: not UTF-8 text (byte 0xe9" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(json_records(archive)) == 2 and result.code == 1
+
+
+def test_one_date_parser_for_every_since():
+    now = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+    assert parse_when("7d", now) == now - timedelta(days=7)
+    assert parse_when("24h", now) == now - timedelta(hours=24)
+    assert parse_when("today", now) == datetime(2026, 12, 3, tzinfo=UTC)
+    assert parse_when("yesterday", now) == datetime(2026, 12, 2, tzinfo=UTC)
+    assert parse_when("2024-03-07", now) == datetime(2024, 3, 7, tzinfo=UTC)
+    assert parse_when("2024-03-07T12:00+02:00", now) == datetime(2024, 3, 7, 10, tzinfo=UTC)
+    assert parse_when("20240307", now) == datetime(2024, 3, 7, tzinfo=UTC)
+    assert parse_when("2024", now) == datetime(2024, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="7d, 24h"):
+        parse_when("last tuesday", now)
+
+
+@pytest.mark.parametrize("since", ["7d", "yesterday", "2024-03-07"])
+def test_since_is_understood_on_the_command_line_as_in_a_jobs_file(tmp_path, since):
+    result = run_crawler("export-wacz", str(tmp_path / "none"), "-o", str(tmp_path / "x.wacz"), "--since", since)
+    assert "--since" not in result.stderr  # refused for the archive, not for the date
+    bad = run_crawler("crawl", "dw", "--since", "someday", "--archive", str(tmp_path / "a"))
+    assert bad.code == 2 and "--since: not a date: 'someday'" in bad.stderr
+
+
+def test_source_names_are_case_insensitive(tmp_path):
+    result = run_crawler("crawl", "DW", "--max-pages", "0", "--archive", str(tmp_path / "a"),
+                         "--from-archive", str(tmp_path), "-s", f"ARCHIVE_REPLAY_INDEX_DIR={tmp_path / 'i'}")
+    assert "unknown source" not in result.stderr
+
+
+def test_every_command_says_what_it_does_returns_and_how_to_use_it():
+    version = run_crawler("--version")
+    assert version.code == 0 and version.stdout.startswith("crawler (newsarchive) ")
+    for name in COMMANDS:
+        result = run_crawler(name, "--help")
+        assert result.code == 0, name
+        text = result.stdout
+        assert "exit status:" in text and "\nexample:\n  crawler " + name in text, name
+        description = text.split("\n\n")[1]
+        assert len(description.strip()) > 10, name
+    assert "5 the job is already running" in run_crawler("run-job", "--help").stdout
+    assert "--from-archive" not in run_crawler("upload", "--help").stdout
+    assert "1 with --follow-citations" in " ".join(run_crawler("ingest", "--help").stdout.split())
+
+
+def test_the_run_summary_is_json_for_scheduled_jobs(tmp_path, news_server):
+    result = run_crawler("ingest", news_server.url("/page/dw.com/DW_2024_01_30?json=1"), "--allow-private",
+                         "--archive", str(tmp_path / "a"), "--log-json")
+    summary = next(json.loads(line) for line in result.stderr.splitlines() if '"run_summary"' in line)
+    assert summary["new"] == 1 and summary["archive"] == [str((tmp_path / "a").resolve())]
+    assert summary["crawl_seconds"] > 0
+    assert all(line.startswith("{") for line in result.stderr.splitlines()), result.stderr
+    assert Path(tmp_path / "a" / "json" / summary["json_files"][0]).exists()
