@@ -15,6 +15,7 @@ LISTING = "listing"  # what the sitemap or feed said of an article (title, publi
 ALLOW_PRIVATE = "allow_private"  # the address guard lets this request reach non-public hosts
 DONT_OBEY_ROBOTS = "dont_obey_robotstxt"  # (Scrapy's) the source does not obey robots.txt
 DELEGATE = "delegate"  # distributed worker: the spider whose callbacks handle the response
+ROBOTS_FOR = "robots_for"  # this robots.txt request is the one its host's rules are read from
 
 # --- set by the download handlers ------------------------------------------------------------
 HTTP_REASON = "http_reason"  # the status line's reason phrase as the server sent it

@@ -187,8 +187,10 @@ def test_since_and_source_select_pages_and_their_files(archived, tmp_path):
     nothing = export(archive, tmp_path / "none.wacz", "--source", "nosuch")
     assert nothing.code == 1 and "nothing to export" in nothing.stderr
     assert not (tmp_path / "none.wacz").exists()
-    bad = export(archive, tmp_path / "bad.wacz", "--since", "yesterday")
-    assert bad.code == 2 and "--since" in bad.stderr
+    bad = export(archive, tmp_path / "bad.wacz", "--since", "someday")
+    assert bad.code == 2 and "--since: not a date" in bad.stderr
+    recent = export(archive, tmp_path / "recent.wacz", "--since", "1d")  # the same parser as every --since
+    assert recent.code == 0, recent.stderr
     assert export(archive, tmp_path / "x.zip").code == 2
     assert not list(tmp_path.glob(".*.tmp"))  # no half-written package left behind
 
