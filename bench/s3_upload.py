@@ -37,7 +37,7 @@ from boto3.s3.transfer import TransferConfig  # noqa: E402
 from s3transfer.utils import ChunksizeAdjuster  # noqa: E402
 
 from storage.archive import parse_archive_uri  # noqa: E402
-from storage.s3 import S3Backend, S3Config, _composite, _sha256  # noqa: E402
+from storage.backends.s3 import S3Backend, S3Config, _composite, _sha256  # noqa: E402
 from storage.warc import HttpExchange, RotatingWarcWriter, WarcInfo  # noqa: E402
 
 MiB = 1 << 20

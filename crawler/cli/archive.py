@@ -47,8 +47,8 @@ def _local_archive(text: str | None, command: str) -> Path:
 def _mirror_remote(location: Any) -> Path:
     """A remote archive is read through its backend into a local mirror (closed files are
     immutable: only files not mirrored yet are downloaded, verified)."""
-    from crawler.capture.shipping import cache_folder
     from storage.backends import StorageError, backend_for
+    from storage.backends.spool import cache_folder
     from storage.mirror import mirror_archive
 
     dest = cache_folder(location, "mirror")

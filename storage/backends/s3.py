@@ -52,7 +52,7 @@ from botocore.config import Config as BotoConfig
 from s3transfer.utils import ChunksizeAdjuster
 
 from storage.archive import ArchiveLocation, ArchiveURIError
-from storage.backends import StorageError, Stored, UploadReport, spool_files, upload_all
+from storage.backends.base import StorageError, Stored
 
 log = structlog.get_logger()
 
@@ -308,7 +308,6 @@ class S3Backend:
         self,
         location: ArchiveLocation,
         *,
-        spool: Path | None = None,
         config: S3Config | None = None,
         session: boto3.session.Session | None = None,
     ) -> None:
@@ -317,7 +316,6 @@ class S3Backend:
         self.location = location
         self.bucket = location.bucket
         self.prefix = location.prefix.strip("/")
-        self.spool = Path(spool) if spool is not None else None
         self.config = config or S3Config()
         self._session = session
         self._client: Any = None
@@ -757,16 +755,6 @@ class S3Backend:
             self.abort_dangling(key)
         except StorageError:
             pass  # the endpoint is gone: the next attempt at this key aborts it
-
-    def pending(self, spool: Path | None = None) -> list[Path]:
-        spool = spool or self.spool
-        return spool_files(Path(spool)) if spool is not None else []
-
-    def upload_pending(self, spool: Path | None = None) -> UploadReport:
-        spool = spool or self.spool
-        if spool is None:
-            return UploadReport()
-        return upload_all(self, Path(spool))
 
     # -- reading ----------------------------------------------------------------------------
     def list(self, subdir: str = "") -> list[str]:
