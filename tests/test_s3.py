@@ -27,7 +27,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from storage.archive import ArchiveURIError, parse_archive_uri
 from storage.backends import LocalBackend, StorageError, archive_files, backend_for
-from storage.backends.s3 import S3Backend, S3Config
+from storage.backends.s3 import S3Backend
+from storage.backends.s3config import S3Config
 from storage.backends.spool import Shipper, default_spool, pending, upload_all
 
 # Recognisable credentials: none of them may show up in any log or file.

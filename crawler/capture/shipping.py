@@ -61,7 +61,7 @@ class StorageConfig:
     """STORAGE_* settings: where a remote archive's files are spooled, and how S3 is reached."""
 
     spool: Path | None  # None: a local archive, written in place
-    s3: Any  # storage.backends.s3.S3Config for s3:// archives
+    s3: Any  # storage.backends.s3config.S3Config for s3:// archives
     retry_interval: float
 
     @classmethod
@@ -82,7 +82,7 @@ class StorageConfig:
             raise SettingError(f"STORAGE_SPOOL: {exc}; set STORAGE_SPOOL") from None
         s3 = None
         if location.scheme == "s3":
-            from storage.backends.s3 import S3Config
+            from storage.backends.s3config import S3Config
 
             try:
                 s3 = S3Config(

@@ -53,7 +53,8 @@ def _local(location: ArchiveLocation, config: object | None) -> ArchiveBackend:
 
 def _s3(location: ArchiveLocation, config: object | None) -> ArchiveBackend:
     # boto3 is imported only for S3 archives
-    from storage.backends.s3 import S3Backend, S3Config
+    from storage.backends.s3 import S3Backend
+    from storage.backends.s3config import S3Config
 
     if config is not None and not isinstance(config, S3Config):
         raise TypeError(f"an s3 archive takes an S3Config, got {type(config).__name__}")
