@@ -42,14 +42,9 @@ from typing import IO, Any, BinaryIO
 
 from warcio.timeutils import iso_date_to_timestamp
 
-from storage.reader import (
-    ArchivedResponse,
-    ArchiveReadError,
-    StrictRecordIterator,
-    WarcSource,
-    describe_error,
-    read_at,
-)
+from storage.reader import ArchivedResponse, read_at
+from storage.sources import WarcSource
+from storage.warcread import ArchiveReadError, StrictRecordIterator, describe_error
 
 SOFTWARE_PREFIX = "newsarchive/"  # warcinfo `software` of our own WARC files
 FOREIGN_SOURCE = "replay"
@@ -61,7 +56,7 @@ _OPEN_FILES = 8  # WARC files kept open while reading records back
 
 @dataclass(frozen=True)
 class Located:
-    """Where a record is: the WARC's name (storage.reader.find_warcs naming), offset, length."""
+    """Where a record is: the WARC's name (storage.sources.find_warcs naming), offset, length."""
 
     name: str
     offset: int

@@ -31,10 +31,10 @@ from storage.backends.spool import Shipper
 from storage.cdxj import index_written
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
-from storage.reader import ArchiveReadError
 from storage.recovery import recover_state
 from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
+from storage.warcread import ArchiveReadError
 
 log = structlog.get_logger()
 T = TypeVar("T")
