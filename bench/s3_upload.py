@@ -37,7 +37,8 @@ from boto3.s3.transfer import TransferConfig  # noqa: E402
 from s3transfer.utils import ChunksizeAdjuster  # noqa: E402
 
 from storage.archive import parse_archive_uri  # noqa: E402
-from storage.s3 import S3Backend, S3Config, _composite, _sha256  # noqa: E402
+from storage.backends.s3 import S3Backend, composite_checksum, file_sha256  # noqa: E402
+from storage.backends.s3config import S3Config  # noqa: E402
 from storage.warc import HttpExchange, RotatingWarcWriter, WarcInfo  # noqa: E402
 
 MiB = 1 << 20
@@ -147,11 +148,11 @@ def main() -> None:
         part = ChunksizeAdjuster().adjust_chunksize(chunk, size) if size >= chunk else None
         with open(warc, "rb") as fh:
             started = time.perf_counter()
-            _sha256(fh)
+            file_sha256(fh)
             serial = time.perf_counter() - started
         started = time.perf_counter()
         if part:
-            _composite(warc, part)
+            composite_checksum(warc, part)
         overlapped = time.perf_counter() - started
         print(
             f"local hashing: SHA-256 of the file before the upload {serial:.2f} s; per-part SHA-256 "

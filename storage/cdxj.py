@@ -34,6 +34,7 @@ import surt
 from warcio.archiveiterator import ArchiveIterator
 
 from storage.warc import WrittenRecord
+from storage.warcread import ArchiveReadError, StrictRecordIterator, describe_error
 
 
 @contextlib.contextmanager
@@ -358,12 +359,10 @@ def index_warcs(
 
     The filename field is the path relative to `dir_root` when given, else the file name (a
     WARC in the archive's warc/ folder). `lines` are ready-made index lines merged in (e.g. a
-    WACZ's own index). A file that cannot be read raises storage.reader.ArchiveReadError naming
+    WACZ's own index). A file that cannot be read raises storage.warcread.ArchiveReadError naming
     it and the offset; with `on_error` the lines of its records before that point are kept,
     `on_error(error)` is called, and the other files are still indexed.
     """
-    from storage.reader import ArchiveReadError  # reader builds on this module
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
@@ -411,8 +410,6 @@ class _Indexer(CDXJIndexer):
         self.iterator: Any = None
 
     def _create_record_iter(self, input_: BinaryIO) -> ArchiveIterator:
-        from storage.reader import StrictRecordIterator  # reader builds on this module
-
         self.iterator = StrictRecordIterator(
             input_, self.label, undecoded_content=True, no_record_parse=not self.record_parse,
             arc2warc=True, verify_http=self.verify_http,
@@ -549,8 +546,6 @@ def _index_one(warc: NamedWarc, sink: SortingWriter) -> None:
 
 
 def _run_indexer(indexer: _Indexer, sink: Any) -> None:
-    from storage.reader import ArchiveReadError, describe_error
-
     warc = indexer.warc
     try:
         with warc.open() as fh:

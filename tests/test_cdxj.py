@@ -26,7 +26,6 @@ from storage.cdxj import (
     timestamp_seconds,
     url_key,
 )
-from storage.reader import ArchiveReadError
 from storage.warc import (
     PROFILE_IDENTICAL,
     PROFILE_NOT_MODIFIED,
@@ -35,6 +34,7 @@ from storage.warc import (
     RotatingWarcWriter,
     WarcInfo,
 )
+from storage.warcread import ArchiveReadError
 
 CORPUS_WARCS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "warc"
 # The CLI itself fails on these (one gzip member for the whole file; records split across members).

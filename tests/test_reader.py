@@ -20,14 +20,8 @@ from test_cdxj import CORPUS_WARCS, HTML, T0, exchange
 from warcio.archiveiterator import ArchiveIterator
 
 from storage.cdxj import CdxjIndex, index_warcs
-from storage.reader import (
-    ArchiveReader,
-    ArchiveReadError,
-    ArchiveSourceError,
-    cached_index,
-    find_warcs,
-    read_record,
-)
+from storage.reader import ArchiveReader, read_record
+from storage.sources import cached_index, find_warcs
 from storage.warc import (
     PROFILE_IDENTICAL,
     PROFILE_NOT_MODIFIED,
@@ -36,6 +30,7 @@ from storage.warc import (
     RotatingWarcWriter,
     WarcInfo,
 )
+from storage.warcread import ArchiveReadError, ArchiveSourceError
 
 BIG = b"".join(hashlib.sha256(str(i).encode()).hexdigest().encode() for i in range(300))  # compresses badly
 COOKIES = [("Set-Cookie", "session=abc; Path=/"), ("Set-Cookie", "consent=yes; Path=/")]

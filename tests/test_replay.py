@@ -19,8 +19,9 @@ from warcio.warcwriter import WARCWriter
 from warcutil import json_records, schema_errors, warc_files
 
 from crawler.extract.article import ExtractOptions
-from crawler.archive.replay import PageFinder, ReplayProgress, RecordSource, archived_page, replay
-from storage.reader import find_warcs
+from crawler.archive.replay import PageFinder, ReplayProgress, archived_page, replay
+from storage.scan import RecordSource
+from storage.sources import find_warcs
 from storage.warc import PROFILE_NOT_MODIFIED, HttpExchange, Original, RotatingWarcWriter, WarcInfo
 
 # Fields that say when extraction ran: the only ones a replay may change.

@@ -27,7 +27,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from storage.archive import ArchiveURIError, parse_archive_uri
 from storage.backends import LocalBackend, StorageError, archive_files, backend_for
-from storage.s3 import S3Backend, S3Config
+from storage.backends.s3 import S3Backend
+from storage.backends.s3config import S3Config
+from storage.backends.spool import Shipper, default_spool, pending, upload_all
 
 # Recognisable credentials: none of them may show up in any log or file.
 ACCESS_KEY = "AKIANEWSARCHIVE7TEST"
@@ -727,7 +729,7 @@ def test_identical_object_is_not_sent_again_and_a_different_one_is_never_overwri
             client.get_object(Bucket=BUCKET, Key="dedupe/json/a.jsonl")["Body"].read()
             == b'{"n": 1}\n'
         )
-        report = backend.upload_pending(spool)
+        report = upload_all(backend, spool)
         assert not report.ok and report.left == [first]
     finally:
         backend.close()
@@ -807,8 +809,8 @@ def test_local_backend_store_is_a_no_op_in_place_and_atomic_from_elsewhere(tmp_p
     elsewhere.parent.mkdir(parents=True)
     elsewhere.write_bytes(b"{}\n")
     (tmp_path / "spool" / "json" / "c.jsonl.open").write_bytes(b"{")
-    assert backend.pending(tmp_path / "spool") == [elsewhere]
-    report = backend.upload_pending(tmp_path / "spool")
+    assert pending(backend, tmp_path / "spool") == [elsewhere]
+    report = upload_all(backend, tmp_path / "spool")
     assert report.ok and not elsewhere.exists()
     assert backend.list("json") == ["json/b.jsonl"] and backend.list() == [
         "json/b.jsonl",
@@ -843,8 +845,6 @@ def test_storage_settings_are_checked_and_named(news_server, tmp_path):
 
 
 def test_default_spool_follows_xdg_cache_home(tmp_path, monkeypatch):
-    from crawler.capture.shipping import default_spool
-
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert (
         default_spool(parse_archive_uri("s3://b/x/y"))
@@ -865,8 +865,6 @@ def test_upload_with_nothing_waiting_has_nothing_to_do(tmp_path):
 
 def test_uploads_run_off_the_calling_thread(tmp_path):
     """The shipper returns at once; the backend runs on its own worker thread."""
-    from crawler.capture.shipping import Shipper
-
     release = threading.Event()
     seen: list[str] = []
 
@@ -880,7 +878,7 @@ def test_uploads_run_off_the_calling_thread(tmp_path):
     (spool / "warc").mkdir(parents=True)
     path = spool / "warc" / "a.warc.gz"
     path.write_bytes(b"a")
-    shipper = Shipper(SlowLocal(parse_archive_uri(str(tmp_path / "archive")), spool), spool)
+    shipper = Shipper(SlowLocal(parse_archive_uri(str(tmp_path / "archive"))), spool)
     started = time.monotonic()
     shipper.submit(path)
     assert time.monotonic() - started < 0.5

@@ -32,7 +32,8 @@ from crawler import meta
 from crawler.capture.handler import NotInArchive
 from crawler.config import ReplayConfig, SettingError
 from storage.cdxj import Capture, by_closeness, url_key
-from storage.reader import ArchivedResponse, ArchiveReader, ArchiveSourceError
+from storage.reader import ArchivedResponse, ArchiveReader
+from storage.warcread import ArchiveSourceError
 
 log = structlog.get_logger()
 

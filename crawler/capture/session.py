@@ -23,17 +23,18 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.misc import load_object
 
 from crawler import software_version
-from crawler.capture.shipping import Shipper, shipper_for
+from crawler.capture.shipping import shipper_for
 from crawler.config import ArchiveConfig
 from storage.archive import LocalArchive, local_root
 from storage.archive_index import index_closed_warc
+from storage.backends.spool import Shipper
 from storage.cdxj import index_written
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
-from storage.reader import ArchiveReadError
 from storage.recovery import recover_state
 from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
+from storage.warcread import ArchiveReadError
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -70,7 +71,7 @@ class ArchiveSession:
         self.config = config
         self._on_file_closed = on_file_closed
         self.archive = LocalArchive(local_root(config.location, spool))
-        self.shipper: Shipper | None = None  # ships closed files to a remote archive (crawler.capture.shipping)
+        self.shipper: Shipper | None = None  # ships closed files to a remote archive (storage.backends.spool)
         self.outcomes = Outcomes()
         repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
         # Index lines of the WARC file being written, made as its records are written (about

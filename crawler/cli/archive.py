@@ -47,8 +47,8 @@ def _local_archive(text: str | None, command: str) -> Path:
 def _mirror_remote(location: Any) -> Path:
     """A remote archive is read through its backend into a local mirror (closed files are
     immutable: only files not mirrored yet are downloaded, verified)."""
-    from crawler.capture.shipping import cache_folder
     from storage.backends import StorageError, backend_for
+    from storage.backends.spool import cache_folder
     from storage.mirror import mirror_archive
 
     dest = cache_folder(location, "mirror")
@@ -153,7 +153,9 @@ def _positional_archive(args: argparse.Namespace) -> str | None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from crawler.archive.replay import ReplayProgress, replay
     from crawler.config import SettingError, WorkerConfig, extract_options
-    from storage.reader import ArchiveReader, ArchiveSourceError, find_warcs
+    from storage.reader import ArchiveReader
+    from storage.sources import find_warcs
+    from storage.warcread import ArchiveSourceError
 
     settings = settings_from(args)
     try:
@@ -256,7 +258,8 @@ def _open_index(text: str | None, command: str, args: argparse.Namespace) -> _Op
     up to date first), or for WARC/WACZ files and other folders an index cached on the side."""
     from storage.archive_index import index_path, update_index
     from storage.cdxj import CdxjIndex
-    from storage.reader import ArchiveReader, ArchiveSourceError
+    from storage.reader import ArchiveReader
+    from storage.warcread import ArchiveSourceError
 
     path = _local_archive(text, command)
     if not path.exists():
@@ -328,7 +331,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 def cmd_get(args: argparse.Namespace) -> int:
     from storage.cdxj import CdxjFormatError
-    from storage.reader import ArchiveReadError
+    from storage.warcread import ArchiveReadError
 
     at = _timestamp(args.at, "--at")
     opened = _open_index(args.archive, "get", args)
