@@ -14,7 +14,6 @@ import sys
 
 import structlog
 
-
 _json_mode = False
 
 # Scrapy's records of failures we record ourselves (one line per URL in the summary), its start-up

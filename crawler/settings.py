@@ -33,10 +33,6 @@ ARCHIVE_HOST_PACING = ""
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
 ARCHIVE_MAX_BODY_BYTES = 32 * 1024 * 1024
-# A Content-Encoding body (gzip, deflate, br, zstd) is decoded in 64 KiB steps up to this many
-# bytes: past it the page is recorded "too_large" (archived as sent, not extracted) instead of
-# a decompression bomb filling the memory. Sitemaps may hold 50 MB uncompressed.
-ARCHIVE_MAX_DECODED_BYTES = 64 * 1024 * 1024
 # Cited links followed at most from one article (in page order); 0: no limit. Articles cite a
 # few dozen sources at most; a page with thousands of links is a link farm, not a story.
 ARCHIVE_MAX_CITATIONS_PER_PAGE = 200
@@ -45,6 +41,10 @@ ARCHIVE_MAX_CITATIONS_PER_PAGE = 200
 ARCHIVE_MAX_CITED_PAGES = 5000
 # Seconds: a robots.txt Crawl-delay (or Request-rate interval) above this is cut to it; 0: ignored.
 ARCHIVE_MAX_CRAWL_DELAY = 60
+# A Content-Encoding body (gzip, deflate, br, zstd) is decoded in 64 KiB steps up to this many
+# bytes: past it the page is recorded "too_large" (archived as sent, not extracted) instead of
+# a decompression bomb filling the memory. Sitemaps may hold 50 MB uncompressed.
+ARCHIVE_MAX_DECODED_BYTES = 64 * 1024 * 1024
 # A 429/503 whose Retry-After asks for more seconds than this is not retried (it is recorded).
 ARCHIVE_MAX_RETRY_AFTER = 120
 # Who runs the crawl, written to every warcinfo record; empty: not stated.
@@ -189,6 +189,9 @@ TWISTED_DNS_RESOLVER = "crawler.fetch.guard.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100): a refused URL or host is not contacted at all.
     "crawler.fetch.guard.AddressGuardMiddleware": 50,
+    # Scrapy's robots.txt rules, read from a source's own robots.txt request: one fetch per host.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.fetch.robots.SharedRobotsTxtMiddleware": 100,
     # Below the retry middleware: the resolver's refusal is reported as such, never retried.
     "crawler.fetch.guard.ResolverRefusalMiddleware": 595,
     # After robots.txt (100), which it learns Crawl-delay from: spaces requests per host.

@@ -134,3 +134,19 @@ def test_the_run_summary_is_json_for_scheduled_jobs(tmp_path, news_server):
     assert summary["crawl_seconds"] > 0
     assert all(line.startswith("{") for line in result.stderr.splitlines()), result.stderr
     assert Path(tmp_path / "a" / "json" / summary["json_files"][0]).exists()
+
+
+def test_a_source_crawl_fetches_each_robots_txt_once(tmp_path):
+    from sourcefixtures import FIXTURES, write_fixture
+    from warcutil import all_records
+
+    warcs = write_fixture(FIXTURES["restofworld"](), tmp_path / "fixture")
+    archive = tmp_path / "archive"
+    result = run_crawler("crawl", "restofworld", "--from-archive", str(warcs), "--archive", str(archive),
+                         "-s", f"ARCHIVE_REPLAY_INDEX_DIR={tmp_path / 'index'}", "-s", "DOWNLOAD_DELAY=0",
+                         "-s", "AUTOTHROTTLE_ENABLED=False")
+    assert result.code in (0, 1), result.stderr
+    robots = [rec.uri for rec in all_records(archive) if rec.type == "request" and rec.uri.endswith("/robots.txt")]
+    assert robots and len(robots) == len(set(robots)), robots  # each host's robots.txt once
+    articles = [line for line in json_records(archive) if line["reason"] is None]
+    assert articles  # its Sitemap: lines were followed

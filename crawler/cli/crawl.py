@@ -11,9 +11,15 @@ from typing import Any
 
 import structlog
 
+from crawler.cli.common import (
+    UsageError,
+    checked,
+    prepare_crawl,
+    print_storage,
+    print_summary,
+    settings_from,
+)
 from crawler.dates import parse_when
-
-from crawler.cli.common import UsageError, checked, prepare_crawl, print_storage, print_summary, settings_from
 from crawler.runner import (
     EXIT_FATAL,
     EXIT_OK,

@@ -49,12 +49,11 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from crawler import software_version
     from crawler.cli.archive import add_archive_commands
     from crawler.cli.crawl import add_crawl_commands
     from crawler.cli.distributed import add_distributed_commands
     from crawler.cli.jobs import add_job_commands
-
-    from crawler import software_version
 
     parser = argparse.ArgumentParser(
         prog="crawler", description="News scraping and archival crawler: archives what servers send "

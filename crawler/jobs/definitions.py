@@ -483,7 +483,7 @@ def state_dir_for(job: Job, state_dir: str | Path | None = None) -> Path:
     if location.scheme == "file":
         assert location.path is not None
         return location.path / "state"
-    from crawler.capture.shipping import StorageConfig
+    from crawler.config import StorageConfig
 
     spool = StorageConfig.from_settings(job_settings(job), location).spool
     assert spool is not None
