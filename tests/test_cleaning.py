@@ -9,16 +9,11 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.extract import cleaning
-from crawler.extract.cleaning import (
-    LANGUAGES,
-    choose_authors,
-    clean_tree,
-    is_share_link,
-    load_rules,
-    paragraph_category,
-    parse_byline,
-)
+from crawler.extract.cleaning import dom as dom_layer
+from crawler.extract.cleaning import rules as rule_data
+from crawler.extract.cleaning.authors import choose_authors, parse_byline
+from crawler.extract.cleaning.dom import clean_tree
+from crawler.extract.cleaning.rules import LANGUAGES, is_share_link, load_rules, paragraph_category
 from tests.newsserver import CORPUS, corpus_pages
 
 # Paragraphs that must never reach the text (the leftovers named in issue #3 first).
@@ -133,7 +128,7 @@ def test_rules_are_picklable_data() -> None:
 def test_prefilter_lets_every_boilerplate_example_through() -> None:
     rules = load_rules()
     for text in BOILERPLATE:
-        assert rules.paragraph_prefilter.search(cleaning.normalise(text).lower()), text
+        assert rules.paragraph_prefilter.search(rule_data.normalise(text).lower()), text
 
 
 def test_dom_prefilters_miss_no_marker_or_share_link_of_the_corpus_pages() -> None:
@@ -144,13 +139,13 @@ def test_dom_prefilters_miss_no_marker_or_share_link_of_the_corpus_pages() -> No
     for site, name in corpus_pages(True):
         page = gzip.decompress((CORPUS / "pages" / site / f"{name}.html.gz").read_bytes())
         tree = lxml_html.fromstring(page)
-        values = cleaning.scan_page(tree, rules).marker_values
+        values = dom_layer.scan_page(tree, rules).marker_values
         expected = [v for v in values if rules.dom_marker.search(v.lower())]
-        found = {values[i] for i in cleaning._hits(values, rules.marker_prefilter)}
+        found = {values[i] for i in dom_layer._hits(values, rules.marker_prefilter)}
         assert set(expected) <= found, (site, name)
-        hrefs = cleaning.HREF_VALUES(tree)
+        hrefs = dom_layer.HREF_VALUES(tree)
         expected_links = [h for h in hrefs if rules.share_link.search(h.lower())]
-        found = {hrefs[i] for i in cleaning._hits(hrefs, rules.share_prefilter)}
+        found = {hrefs[i] for i in dom_layer._hits(hrefs, rules.share_prefilter)}
         assert set(expected_links) <= found, (site, name)
         checked += len(expected) + len(expected_links)
     assert checked > 1000  # the pages do carry such markers: the test compares something
@@ -170,7 +165,7 @@ RULE_QUERIES = {
     " or contains(@data-testid, 'byline')]"
     "[not(self::meta or self::link or self::script or self::style or self::img)]",
 }
-MARKER_QUERY = " | ".join(f".//*/@{name}" for name in cleaning.MARKER_ATTRIBUTES)
+MARKER_QUERY = " | ".join(f".//*/@{name}" for name in rule_data.MARKER_ATTRIBUTES)
 
 
 def test_one_pass_scan_finds_what_each_rule_query_would_on_the_corpus_pages() -> None:
@@ -183,8 +178,8 @@ def test_one_pass_scan_finds_what_each_rule_query_would_on_the_corpus_pages() ->
     for site, name in corpus_pages(True):
         page = gzip.decompress((CORPUS / "pages" / site / f"{name}.html.gz").read_bytes())
         tree = lxml_html.fromstring(page)
-        scan = cleaning.scan_page(tree, rules)
-        headings = [e for e in scan.headings if not len(e) or 4 <= cleaning._text_len(e) <= 50]
+        scan = dom_layer.scan_page(tree, rules)
+        headings = [e for e in scan.headings if not len(e) or 4 <= dom_layer._text_len(e) <= 50]
         for rule, elements in (("dialogs", scan.dialogs), ("buttons", scan.buttons),
                                ("headings", headings), ("bylines", scan.bylines)):
             assert elements == queries[rule](tree), (site, name, rule)
@@ -196,15 +191,15 @@ def test_one_pass_scan_finds_what_each_rule_query_would_on_the_corpus_pages() ->
 
 
 def test_literal_prefixes() -> None:
-    assert cleaning._literal_prefixes("^(?:this|the) (?:article|story) is") == [
+    assert rule_data._literal_prefixes("^(?:this|the) (?:article|story) is") == [
         "this article is",
         "this story is",
         "the article is",
         "the story is",
     ]
-    assert cleaning._literal_prefixes("comments?(?![a-z])") == ["comment"]
-    assert cleaning._literal_prefixes("(?:a|b)?c") == []
-    assert cleaning._literal_prefixes("foo|bar") == ["foo", "bar"]
+    assert rule_data._literal_prefixes("comments?(?![a-z])") == ["comment"]
+    assert rule_data._literal_prefixes("(?:a|b)?c") == []
+    assert rule_data._literal_prefixes("foo|bar") == ["foo", "bar"]
 
 
 @pytest.mark.parametrize(

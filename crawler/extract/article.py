@@ -3,8 +3,8 @@
 trafilatura does the main-content detection; around it we
 1. decode the bytes the way Scrapy does (so archived bytes give the same result),
 2. read metadata from meta tags, JSON-LD and htmldate (offline) on the raw tree,
-3. strip boilerplate from the DOM before trafilatura (``cleaning.clean_tree``),
-4. drop boilerplate paragraphs from trafilatura's output (``cleaning.clean_paragraphs``),
+3. strip boilerplate from the DOM before trafilatura (``clean_tree``),
+4. drop boilerplate paragraphs from trafilatura's output (``clean_paragraphs``),
 5. render paragraphs, collect the links cited in the body, detect the language.
 
 ``extract`` is a pure function of its arguments: it runs in worker processes and must
@@ -37,7 +37,15 @@ from trafilatura.utils import is_dubious_html, repair_faulty_html
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
-from crawler.extract import cleaning
+from crawler.extract.cleaning.authors import (
+    choose_authors,
+    dom_authors,
+    is_organisation,
+    split_authors,
+)
+from crawler.extract.cleaning.dom import clean_tree, scan_page
+from crawler.extract.cleaning.rules import DomReport, TextReport, is_share_link, load_rules
+from crawler.extract.cleaning.text import clean_paragraphs
 from crawler.extract.options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
@@ -121,11 +129,11 @@ def _extract(
 
     meta = read_metadata(tree, url, options)
     result.update(meta.fields)
-    rules = cleaning.load_rules(options.boilerplate_languages)
+    rules = load_rules(options.boilerplate_languages)
     # one pass over the page, before the DOM layer changes it, finds the candidates of its
     # rules and the byline markup (without the DOM layer, dom_authors scans when it is needed)
-    scan = cleaning.scan_page(tree, rules) if options.clean_dom else None
-    dom = cleaning.clean_tree(tree, rules, scan) if options.clean_dom else cleaning.DomReport()
+    scan = scan_page(tree, rules) if options.clean_dom else None
+    dom = clean_tree(tree, rules, scan) if options.clean_dom else DomReport()
 
     extractor = copy.copy(_trafilatura_options(options))
     extractor.url = extractor.source = result["canonical_url"] or url
@@ -141,20 +149,20 @@ def _extract(
 
     paragraphs = render_paragraphs(doc.body)
     if options.clean_text:
-        paragraphs, text_report = cleaning.clean_paragraphs(
+        paragraphs, text_report = clean_paragraphs(
             paragraphs, rules, title=result["title"]
         )
     else:
-        text_report = cleaning.TextReport()
+        text_report = TextReport()
     text = "\n\n".join(paragraphs)
 
     publishers = (*meta.publishers, urlsplit(url).hostname)
     declared = result["authors"]
     named = text_report.authors or any(
-        not cleaning.is_organisation(a, publishers) for a in declared
+        not is_organisation(a, publishers) for a in declared
     )
-    markup = [] if named else cleaning.dom_authors(tree, rules, scan)
-    result["authors"] = cleaning.choose_authors(declared, text_report.authors, markup, publishers)
+    markup = [] if named else dom_authors(tree, rules, scan)
+    result["authors"] = choose_authors(declared, text_report.authors, markup, publishers)
     words = count_words(text)
 
     if options.detect_language and not result["language"]:
@@ -348,7 +356,7 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
     modified = _iso(ld.get("dateModified")) or _iso(_first(names, META_MODIFIED))
 
     language, language_source = _declared_language(tree, names, ld)
-    authors = cleaning.split_authors(doc.author) if doc.author else []
+    authors = split_authors(doc.author) if doc.author else []
     tags = _tags(doc.tags, ld.get("keywords"))
     fields = {
         "title": title,
@@ -700,7 +708,7 @@ def cited_links(tree: HtmlElement, text: str, base: str) -> list[str]:
                 parts.scheme in ("http", "https")
                 and parts.netloc
                 and absolute != page
-                and not cleaning.is_share_link(absolute)
+                and not is_share_link(absolute)
             ):
                 links.setdefault(absolute, None)
     return list(links)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.extract import cleaning
+from crawler.extract.cleaning import rules
 
 EXTRACTOR_VERSION = "1.0.0"
 
@@ -48,7 +48,7 @@ class ExtractOptions:
     clean_dom: bool = True
     clean_text: bool = True
     # phrase lists applied by the text layer (all of them by default: pages mix languages)
-    boilerplate_languages: tuple[str, ...] = cleaning.LANGUAGES
+    boilerplate_languages: tuple[str, ...] = rules.LANGUAGES
     detect_language: bool = True
     # htmldate's extensive search (offline: it only scans the page)
     date_extensive: bool = True
@@ -74,11 +74,11 @@ class ExtractOptions:
         ):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, not {value}")
-        unknown = set(self.boilerplate_languages) - set(cleaning.LANGUAGES)
+        unknown = set(self.boilerplate_languages) - set(rules.LANGUAGES)
         if unknown:
             raise ValueError(
                 f"EXTRACT_BOILERPLATE_LANGUAGES: no phrase list for {', '.join(sorted(unknown))} "
-                f"(known: {', '.join(cleaning.LANGUAGES)})"
+                f"(known: {', '.join(rules.LANGUAGES)})"
             )
         # a tuple, so options hash (extraction caches what it builds per set of options)
         object.__setattr__(self, "boilerplate_languages", tuple(self.boilerplate_languages))

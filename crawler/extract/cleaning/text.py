@@ -1,0 +1,50 @@
+"""The text layer (``clean_paragraphs``, on trafilatura's output): drops paragraphs that are
+boilerplate by what they say, with the phrase lists per language. A paragraph goes only when
+it is short and the phrases cover most of it, so real sentences that mention cookies or
+newsletters stay. Bylines become authors."""
+
+from __future__ import annotations
+
+from crawler.extract.cleaning.authors import parse_byline
+from crawler.extract.cleaning.rules import (
+    BYLINE_HEAD,
+    BYLINE_TAIL,
+    LIST_MARKER,
+    Rules,
+    TextReport,
+    load_rules,
+    normalise,
+    paragraph_category,
+)
+
+
+def clean_paragraphs(
+    paragraphs: list[str], rules: Rules | None = None, *, title: str | None = None
+) -> tuple[list[str], TextReport]:
+    """Drop boilerplate paragraphs (as rendered from trafilatura's output), keep the rest."""
+    rules = rules or load_rules()
+    report = TextReport()
+    title_key = normalise(title).casefold() if title else None
+    kept: list[str] = []
+    last = len(paragraphs) - 1
+    for index, paragraph in enumerate(paragraphs):
+        # list items render as "- text": judge the text
+        text = LIST_MARKER.sub("", normalise(paragraph))
+        category = None
+        if not text:
+            category = "empty"
+        elif index < 3 and title_key and text.casefold() == title_key:
+            category = "title"
+        elif index < BYLINE_HEAD or index > last - BYLINE_TAIL:
+            names = parse_byline(text, rules)
+            if names:
+                category = "byline"
+                report.authors.extend(n for n in names if n not in report.authors)
+        if category is None:
+            category = paragraph_category(text, rules)
+        if category is None:
+            kept.append(paragraph)
+            continue
+        report.paywall = report.paywall or category == "paywall"
+        report.dropped[category] = report.dropped.get(category, 0) + 1
+    return kept, report
