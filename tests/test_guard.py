@@ -102,6 +102,7 @@ def test_a_failed_lookup_never_allows_the_next_one(two_servers, archive):
     assert SECRET not in _archived_bytes(archive)
     (line,) = json_records(archive)
     assert line["reason"] == "refused_private_address", line
+    assert result.code == 1
 
 
 def test_a_literal_private_address_is_refused_without_a_lookup(two_servers, archive):
