@@ -41,3 +41,6 @@ FLAG_TOO_LARGE = "too_large"  # its decoded body would pass ARCHIVE_MAX_DECODED_
 
 # --- reasons several layers name -------------------------------------------------------------
 REFUSED_PRIVATE = "refused_private_address"  # the address guard refused the host
+
+# --- what can happen to a URL, as the run summary and the progress line count it ---------------
+OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from crawler.capture.session import OUTCOMES
+from crawler.meta import OUTCOMES
 
 # Exit statuses of every `crawler` command.
 EXIT_OK = 0  # everything given was archived (and stored)

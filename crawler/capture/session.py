@@ -39,8 +39,6 @@ from storage.warcread import ArchiveReadError
 log = structlog.get_logger()
 T = TypeVar("T")
 
-# What can happen to a URL, as the run summary and the progress line count it.
-OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from crawler.capture.session import OUTCOMES
+from crawler.meta import OUTCOMES
 from crawler.config import progress_interval
 
 log = structlog.get_logger()
