@@ -41,6 +41,8 @@ FLAG_TOO_LARGE = "too_large"  # its decoded body would pass ARCHIVE_MAX_DECODED_
 
 # --- reasons several layers name -------------------------------------------------------------
 REFUSED_PRIVATE = "refused_private_address"  # the address guard refused the host
+TOO_LARGE = "too_large"  # no article: the body is larger than we decode or extract
+TOO_LARGE_TO_DECODE = "the decoded body is larger than ARCHIVE_MAX_DECODED_BYTES"
 
 # --- what can happen to a URL, as the run summary and the progress line count it ---------------
 OUTCOMES = ("new", "changed", "unchanged", "failed", "blocked", "rejected")

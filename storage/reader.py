@@ -9,15 +9,17 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 import brotli
+from backports import zstd
 from warcio.timeutils import iso_date_to_timestamp
 
 from storage.cdxj import Capture, CdxjIndex
+from storage.decoding import DecodedTooLarge, decode, decode_stream
 from storage.sources import cached_index, find_warcs
 from storage.warcread import ArchiveReadError, StrictRecordIterator, describe_error, payload_stream
 
@@ -80,55 +82,33 @@ class ArchivedResponse:
         lname = name.lower()
         return [v for k, v in self.headers if k.lower() == lname]
 
-    def decoded_body(self) -> bytes:
-        """The body with its Content-Encoding (gzip, deflate, br, in any combination) removed.
+    def codings(self) -> list[str]:
+        """The Content-Encoding codings, in the order they were applied."""
+        return [c.strip().lower() for value in self.header_values("Content-Encoding")
+                for c in value.split(",") if c.strip() and c.strip().lower() != "identity"]
+
+    def decoded_body(self, max_bytes: int = 0) -> bytes:
+        """The body with its Content-Encoding (gzip, deflate, br, zstd, in any combination) removed.
         A truncated body gives what decodes; an unknown or broken encoding raises
-        ArchiveReadError."""
-        codings = [
-            c.strip().lower()
-            for value in self.header_values("Content-Encoding")
-            for c in value.split(",")
-            if c.strip() and c.strip().lower() != "identity"
-        ]
-        data = self.body
-        for coding in reversed(codings):
-            try:
-                data = _decode(coding, data, partial_ok=bool(self.truncated))
-            except (zlib.error, brotli.error, ValueError) as exc:
-                raise ArchiveReadError(
-                    self.filename, self.offset, f"body does not decode as Content-Encoding {coding!r}: {exc}"
-                ) from None
-        return data
+        ArchiveReadError; a body that decodes past `max_bytes` (0: no limit) raises
+        DecodedTooLarge, having held at most that much."""
+        try:
+            return decode(self.body, self.codings(), partial_ok=bool(self.truncated), max_bytes=max_bytes)
+        except DecodedTooLarge:
+            raise
+        except (zlib.error, brotli.error, zstd.ZstdError, ValueError) as exc:
+            raise self._undecodable(exc) from None
 
+    def decoded_chunks(self) -> Iterator[bytes]:
+        """The decoded body in 64 KiB steps (for writing out a body of any size)."""
+        try:
+            yield from decode_stream(self.body, self.codings(), partial_ok=bool(self.truncated))
+        except (zlib.error, brotli.error, zstd.ZstdError, ValueError) as exc:
+            raise self._undecodable(exc) from None
 
-def _decode(coding: str, data: bytes, *, partial_ok: bool) -> bytes:
-    if coding in ("gzip", "x-gzip"):
-        members = []
-        while data:
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            members.append(d.decompress(data))
-            if not d.eof:
-                if partial_ok:
-                    break
-                raise ValueError("gzip stream ends early")
-            data = d.unused_data.lstrip(b"\x00")
-        return b"".join(members)
-    if coding == "deflate":
-        for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # zlib-wrapped as specified, or raw
-            d = zlib.decompressobj(wbits)
-            try:
-                out = d.decompress(data)
-            except zlib.error:
-                continue
-            if d.eof or partial_ok:
-                return out
-        raise ValueError("not a deflate stream")
-    if coding == "br":
-        if partial_ok:
-            d = brotli.Decompressor()
-            return d.process(data)
-        return brotli.decompress(data)
-    raise ValueError("unsupported encoding")
+    def _undecodable(self, exc: Exception) -> ArchiveReadError:
+        return ArchiveReadError(self.filename, self.offset,
+                                f"body does not decode as Content-Encoding {', '.join(self.codings())!r}: {exc}")
 
 
 def _http_fields(record) -> tuple[int, str, str, list[tuple[str, str]]]:  # type: ignore[no-untyped-def]

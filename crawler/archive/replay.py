@@ -39,6 +39,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import IO, Any
 
+from crawler import meta
+from storage.decoding import DecodedTooLarge
 from storage.reader import ArchivedResponse
 from storage.scan import Located, NotYetKnown, RecordSource, Scanned, capture_key, scan_warc
 from storage.sources import WarcSource
@@ -182,25 +184,34 @@ def warc_pointer(where: Located, payload: ArchivedResponse) -> dict[str, Any]:
     }
 
 
-def decoded(response: ArchivedResponse) -> bytes:
+def decoded(response: ArchivedResponse, max_bytes: int = 0) -> bytes:
     """The body without its Content-Encoding. Like Scrapy (whose decoding the live crawl went
-    through), a stream that breaks off gives what decodes before the break."""
+    through), a stream that breaks off gives what decodes before the break; and like the live
+    crawl, one that decodes past `max_bytes` (ARCHIVE_MAX_DECODED_BYTES) raises DecodedTooLarge."""
     try:
-        return response.decoded_body()
+        return response.decoded_body(max_bytes)
     except ArchiveReadError:
         if response.truncated:
             raise
-        return replace(response, truncated="unspecified").decoded_body()
+        return replace(response, truncated="unspecified").decoded_body(max_bytes)
 
 
-def archived_page(records: RecordSource, job: PageJob, *, final: bool = True
+def _decoded_within(response: ArchivedResponse, max_bytes: int) -> tuple[bytes, bool]:
+    """(body, whether it decodes past max_bytes: then empty, as in the live crawl)."""
+    try:
+        return decoded(response, max_bytes), False
+    except DecodedTooLarge:
+        return b"", True
+
+
+def archived_page(records: RecordSource, job: PageJob, *, final: bool = True, max_decoded: int = 0
                   ) -> tuple[dict[str, Any], bytes, list[tuple[str, str]]] | None:
     """The page item of one archived page (as crawler.pipeline.records.page_item makes it live), its
     decoded body and its response headers; None for a foreign record that is not a page.
     Raises ArchiveReadError when a record cannot be read or decoded, NotYetKnown when a
     revisit's original was not seen yet (and `final` is False)."""
     try:
-        return _archived_page(records, job, final)
+        return _archived_page(records, job, final, max_decoded)
     except ArchiveReadError as exc:
         warc = records.warcs.get(exc.file)
         if warc is None:
@@ -208,7 +219,7 @@ def archived_page(records: RecordSource, job: PageJob, *, final: bool = True
         raise ArchiveReadError(warc.label, exc.offset, exc.problem) from None  # name the file by its path
 
 
-def _archived_page(records: RecordSource, job: PageJob, final: bool
+def _archived_page(records: RecordSource, job: PageJob, final: bool, max_decoded: int
                    ) -> tuple[dict[str, Any], bytes, list[tuple[str, str]]] | None:
     where = job.where or records.locations[job.fetch_id or ""]
     fetch = records.read(where)
@@ -218,16 +229,16 @@ def _archived_page(records: RecordSource, job: PageJob, final: bool
         if fetch.revisit.not_modified or not fetch.revisit.has_http:
             # A 304: the live crawl extracts the archived payload with its own status and type.
             status, content_type = original.status, original.header("Content-Type")
-            body = decoded(original)
+            body, too_large = _decoded_within(original, max_decoded)
         else:
             # Same payload bytes as the original, under this response's own headers.
             status, content_type = fetch.status, _last(fetch, "Content-Type")
-            body = decoded(replace(fetch, body=original.body))
+            body, too_large = _decoded_within(replace(fetch, body=original.body), max_decoded)
         headers = fetch.headers if fetch.revisit.has_http else original.headers
         payload = original
     elif fetch.record_type == "response":
         status, content_type, headers = fetch.status, _last(fetch, "Content-Type"), fetch.headers
-        body = decoded(fetch)
+        body, too_large = _decoded_within(fetch, max_decoded)
         payload, payload_at = fetch, where
     else:
         raise ArchiveReadError(records.warcs[where.name].label, where.offset, f"a {fetch.record_type} record is not a capture")
@@ -246,6 +257,7 @@ def _archived_page(records: RecordSource, job: PageJob, final: bool
         "depth": job.depth,
         "version": job.version,
         "previous_fetched_at": job.previous_fetched_at,
+        **({"reason": meta.TOO_LARGE, "error": meta.TOO_LARGE_TO_DECODE} if too_large else {}),
     }
     return item, body, list(headers)
 
@@ -298,15 +310,16 @@ def replay(
     on_problem: Callable[[ArchiveReadError], None] | None = None,
     progress: ReplayProgress | None = None,
     fallback: Callable[[], Any] | None = None,
+    max_decoded: int = 0,
 ) -> ReplayReport:
     """Replay every page of these WARC files into JSON lines written to `out`. Uses a pool of
     `workers` extraction processes; reading and extraction overlap."""
     return asyncio.run(_replay(warcs, out, options=options, workers=workers, timeout=timeout,
-                               on_problem=on_problem, progress=progress, fallback=fallback))
+                               max_decoded=max_decoded, on_problem=on_problem, progress=progress, fallback=fallback))
 
 
 async def _replay(warcs: dict[str, WarcSource], out: IO[str], *, options: Any, workers: int, timeout: float,
-                  on_problem: Callable[[ArchiveReadError], None] | None, progress: ReplayProgress | None,
+                  max_decoded: int, on_problem: Callable[[ArchiveReadError], None] | None, progress: ReplayProgress | None,
                   fallback: Callable[[], Any] | None) -> ReplayReport:
     from crawler.extract.article import EXTRACTOR_VERSION
     from crawler.pipeline.records import analyse_item, build_record, extractor_info
@@ -349,7 +362,7 @@ async def _replay(warcs: dict[str, WarcSource], out: IO[str], *, options: Any, w
 
     async def submit(job: PageJob, final: bool) -> None:
         try:
-            page = archived_page(records, job, final=final)
+            page = archived_page(records, job, final=final, max_decoded=max_decoded)
         except NotYetKnown:
             deferred.append(job)
             return

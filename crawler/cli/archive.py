@@ -152,7 +152,7 @@ def _positional_archive(args: argparse.Namespace) -> str | None:
 # -- replay ----------------------------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
     from crawler.archive.replay import ReplayProgress, replay
-    from crawler.config import SettingError, WorkerConfig, extract_options
+    from crawler.config import ArchiveConfig, SettingError, WorkerConfig, extract_options
     from storage.reader import ArchiveReader
     from storage.sources import find_warcs
     from storage.warcread import ArchiveSourceError
@@ -161,6 +161,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         options = extract_options(settings)
         workers = WorkerConfig.from_settings(settings)
+        max_decoded = ArchiveConfig.from_settings(settings).max_decoded_bytes
     except SettingError as exc:
         raise UsageError(exc) from None
     count = workers.workers if args.workers is None else args.workers
@@ -198,7 +199,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     def run(out: Any) -> Any:
         return replay(warcs, out, options=options, workers=count, timeout=workers.timeout,
-                      on_problem=lambda exc: say("replay", exc), progress=ReplayProgress(sys.stderr), fallback=fallback)
+                      on_problem=lambda exc: say("replay", exc), progress=ReplayProgress(sys.stderr), fallback=fallback,
+                      max_decoded=max_decoded)
 
     to_stdout = args.out == "-"
     out_path = Path(args.out)
@@ -344,23 +346,28 @@ def cmd_get(args: argparse.Namespace) -> int:
         return EXIT_PARTIAL
     try:
         response = opened.reader().get(capture)
-        data = response.body if args.raw else response.decoded_body()
     except ArchiveReadError as exc:
         say("get", exc)
         return EXIT_PARTIAL
     kind = f" (revisit of {response.revisit.target_date or 'an earlier capture'})" if response.revisit else ""
     location = response.header("Location")
     note = f", redirect to {location}" if location and 300 <= response.status < 400 else ""
+    # Written as it decodes, 64 KiB at a time: a body of any size (a decompression bomb too)
+    # goes to the file or the pipe without being held in memory.
+    chunks = iter([response.body]) if args.raw else response.decoded_chunks()
+    written = 0
+    try:
+        with (open(args.output, "wb") if args.output else open(sys.stdout.fileno(), "wb", closefd=False)) as out:
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
+    except ArchiveReadError as exc:
+        say("get", exc)
+        return EXIT_PARTIAL
+    except OSError as exc:
+        raise FatalError(f"cannot write {args.output or 'to standard output'}: {exc.strerror or exc}") from None
     print(f"{capture.timestamp} {response.status} {response.header('Content-Type') or '-'} {response.url}{kind}{note} "
-          f"[{capture.filename} offset {capture.offset}; {len(data)} bytes]", file=sys.stderr)
-    if args.output:
-        try:
-            Path(args.output).write_bytes(data)
-        except OSError as exc:
-            raise FatalError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+          f"[{capture.filename} offset {capture.offset}; {written} bytes]", file=sys.stderr)
     return EXIT_OK
 
 

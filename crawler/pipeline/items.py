@@ -63,7 +63,7 @@ def page_item(response: Response, source: str) -> dict[str, Any]:
         "fetched_at": facts.get(meta.FETCHED_AT) or iso_now(),
         "truncated": truncated,
         "depth": facts.get(meta.DEPTH, 0),
-        **({"reason": "too_large", "error": "the decoded body is larger than ARCHIVE_MAX_DECODED_BYTES"}
+        **({"reason": meta.TOO_LARGE, "error": meta.TOO_LARGE_TO_DECODE}
            if meta.FLAG_TOO_LARGE in response.flags else {}),
     }
 

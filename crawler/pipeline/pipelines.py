@@ -68,9 +68,6 @@ class ExtractionPipeline:
                 body, item["content_type"], item["status"] = await deferred_to_future(
                     deferToThread(self.archived_payload, item["warc"]))
         assert self.pool is not None
-        if item.get("reason"):  # decided before extraction (a body too large to decode)
-            item.pop("headers", None)
-            return item
         await analyse_item(self.pool, item, body, item.pop("headers", None), self.options)
         assert self.stats is not None
         self.stats.inc_value("extract/pages")

@@ -31,6 +31,8 @@ async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: An
     pipeline and replay."""
     from crawler.pipeline.workers import WorkerCrashed, WorkerTimeout
 
+    if item.get("reason"):  # decided before extraction (a body too large to decode)
+        return item
     try:
         reason, item["extraction"] = await pool.run(
             analyse_page, item.get("status") or 0, headers, body, item["final_url"],
