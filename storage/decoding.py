@@ -70,10 +70,8 @@ def _brotli(chunks: Iterable[bytes], partial_ok: bool) -> Iterator[bytes]:
     decompressor = brotli.Decompressor()
     for chunk in chunks:
         out = decompressor.process(chunk, output_buffer_limit=CHUNK)
-        while out:
+        while out:  # drained before the next input: what it holds comes out CHUNK at a time
             yield out
-            if decompressor.can_accept_more_data():
-                break
             out = decompressor.process(b"", output_buffer_limit=CHUNK)
     if not decompressor.is_finished() and not partial_ok:
         raise ValueError("the stream ends early")

@@ -97,3 +97,15 @@ def test_a_decompression_bomb_is_archived_as_sent_and_recorded_too_large(news_se
     assert line["reason"] == "too_large" and "ARCHIVE_MAX_DECODED_BYTES" in line["error"]
     assert line["warc"]["payload_digest"]
     assert result.code == 0, result.stdout  # archived as served, no article in it
+
+
+def test_crawler_get_writes_an_archived_bomb_out_without_holding_it(news_server, archive, tmp_path):
+    path = "/bomb?enc=br&mb=300"
+    url = news_server.url(path)
+    run_crawler("ingest", "--allow-private", "--archive", str(archive), "-s", "ARCHIVE_PROGRESS_INTERVAL=0", url)
+    out = tmp_path / "payload.html"
+    result = run_crawler("get", url, "--archive", str(archive), "-o", str(out))
+    assert result.code == 0, result.stderr
+    assert out.stat().st_size == 300 << 20 and f"{300 << 20} bytes" in result.stderr
+    with out.open("rb") as fh:
+        assert fh.read(12) == b"<html><body>"

@@ -363,3 +363,36 @@ def test_broken_wacz(tmp_path: Path):
     fake.write_bytes(b"PK not really")
     with pytest.raises(ArchiveSourceError, match="not a readable WACZ"):
         find_warcs([fake])
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
+def test_a_bomb_decodes_in_steps_and_stops_at_the_cap(encoding):
+    from newsserver import bomb
+
+    from storage.decoding import CHUNK, DecodedTooLarge, decode, decode_stream
+
+    body = bomb(encoding, 64)
+    sizes = [len(chunk) for chunk in decode_stream(body, [encoding])]
+    assert sum(sizes) == 64 << 20 and max(sizes) <= 2 * CHUNK  # a step at a time (brotli rounds up)
+    with pytest.raises(DecodedTooLarge):
+        decode(body, [encoding], max_bytes=1 << 20)
+
+
+def test_stacked_raw_and_cut_encodings_decode_as_before():
+    import os
+    import zlib
+
+    import brotli
+
+    from storage.decoding import decode
+
+    page = b"<html>" + os.urandom(200_000).hex().encode()
+    raw = zlib.compressobj(wbits=-15)
+    assert decode(raw.compress(page) + raw.flush(), ["deflate"]) == page  # raw deflate, as some servers send
+    assert decode(gzip.compress(brotli.compress(page)), ["br", "gzip"]) == page
+    two = gzip.compress(page[:1000]) + b"\0\0" + gzip.compress(page[1000:])
+    assert decode(two, ["gzip"]) == page
+    cut = gzip.compress(page)[:50_000]
+    assert page.startswith(decode(cut, ["gzip"], partial_ok=True))
+    with pytest.raises(ValueError, match="ends early"):
+        decode(cut, ["gzip"])
