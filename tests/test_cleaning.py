@@ -165,7 +165,7 @@ RULE_QUERIES = {
     " or contains(@data-testid, 'byline')]"
     "[not(self::meta or self::link or self::script or self::style or self::img)]",
 }
-MARKER_QUERY = " | ".join(f".//*/@{name}" for name in rule_data.MARKER_ATTRIBUTES)
+MARKER_QUERY = " | ".join(f".//*/@{name}" for name in dom_layer.MARKER_ATTRIBUTES)
 
 
 def test_one_pass_scan_finds_what_each_rule_query_would_on_the_corpus_pages() -> None:

@@ -43,9 +43,9 @@ from crawler.extract.cleaning.authors import (
     is_organisation,
     split_authors,
 )
-from crawler.extract.cleaning.dom import clean_tree, scan_page
-from crawler.extract.cleaning.rules import DomReport, TextReport, is_share_link, load_rules
-from crawler.extract.cleaning.text import clean_paragraphs
+from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page
+from crawler.extract.cleaning.rules import is_share_link, load_rules
+from crawler.extract.cleaning.text import TextReport, clean_paragraphs
 from crawler.extract.options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")

@@ -9,13 +9,37 @@ from collections.abc import Iterable
 from lxml import etree
 
 from crawler.extract.cleaning.dom import NORMALISED_TEXT, PageScan, scan_page, within
-from crawler.extract.cleaning.rules import (
-    BYLINE_MAX_WORDS,
-    NAME_PARTICLES,
-    NAME_SPLIT,
-    Rules,
-    load_rules,
-    normalise,
+from crawler.extract.cleaning.rules import Rules, load_rules, normalise
+
+BYLINE_MAX_WORDS = 16
+NAME_PARTICLES = frozenset(
+    {
+        "van",
+        "von",
+        "de",
+        "der",
+        "den",
+        "da",
+        "di",
+        "du",
+        "la",
+        "le",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "bin",
+        "binti",
+        "al",
+        "el",
+        "ter",
+        "zu",
+        "ten",
+        "dela",
+    }
+)
+NAME_SPLIT = re.compile(
+    r"\s*(?:,|;|&|\||\+|/|\band\b|\bund\b|\bdan\b|\bet\b|\by\b|\bsowie\b)\s*", re.IGNORECASE
 )
 
 
@@ -129,5 +153,3 @@ def parse_byline(text: str, rules: Rules | None = None) -> list[str] | None:
         else:
             return None
     return names or None
-
-

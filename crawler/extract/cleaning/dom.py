@@ -15,43 +15,125 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.cleaning.rules import (
-    BUTTON_MAX_CHARS,
-    CLIMB_STOP,
-    COMMENT_BOX_CHARS,
-    CONSENT_BOX_CHARS,
-    CONSENT_WORDS,
-    EMAIL_INPUT,
-    FORM_XPATH,
-    H1_XPATH,
-    HEADING_CHARS,
-    HEADING_LIKE_TAGS,
-    HEADING_TAGS,
-    IFRAME_XPATH,
-    MARKER_ATTRIBUTES,
-    MAX_PAGE_SHARE,
-    NEVER_REMOVE,
-    NEWSLETTER_BOX_CHARS,
-    NEWSLETTER_IFRAME,
-    NEWSLETTER_WORDS,
-    PAGE_SHARE_MIN_CHARS,
-    PASSWORD_XPATH,
-    PAYWALL_BOX_CHARS,
-    PAYWALL_BOX_MIN_CHARS,
-    PAYWALL_MARKED_CHARS,
-    PAYWALL_WORDS,
-    PROSE_CHARS,
-    PROSE_PARAGRAPHS,
-    RELATED_BOX_CHARS,
-    RELATED_LINK_DENSITY,
-    SKIP_MARKED,
-    TEXTAREA_XPATH,
-    DomReport,
     Prefilter,
     Rules,
     load_rules,
     normalise,
     paragraph_category,
 )
+
+# attributes whose values name what an element is for
+MARKER_ATTRIBUTES = (
+    "id",
+    "class",
+    "aria-label",
+    "data-testid",
+    "data-component",
+    "data-module",
+    "data-type",
+    "data-qa",
+    "data-block",
+    "data-section",
+    "data-widget",
+)
+NEVER_REMOVE = frozenset({"html", "body", "head"})
+# elements trafilatura drops anyway: not worth a marker check
+INERT_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "link", "meta", "svg", "path", "title"}
+)
+# inline elements sit inside sentences (winfuture's class="newslink" on links in the text):
+# a marker on them says nothing about a box
+INLINE_TAGS = frozenset(
+    {
+        "a",
+        "span",
+        "em",
+        "strong",
+        "b",
+        "i",
+        "small",
+        "sup",
+        "sub",
+        "time",
+        "abbr",
+        "label",
+        "mark",
+        "u",
+    }
+)
+SKIP_MARKED = NEVER_REMOVE | INERT_TAGS | INLINE_TAGS
+# climbing from a form/button stops at these: they hold the article, not a box
+CLIMB_STOP = frozenset({"html", "body", "main", "article"})
+
+# Size limits of a box found by climbing from a form or button (characters of text).
+# Measured on the dev corpus and the fixtures: newsletter boxes held up to 670 characters,
+# comment boxes up to 1,150, consent banners up to 310 (the IAB TCF first-layer texts
+# that other sites show run to ~2,000, hence the consent headroom); a climb stops earlier
+# anyway at two paragraphs of article prose (see _Pruner.box).
+NEWSLETTER_BOX_CHARS = 1200
+COMMENT_BOX_CHARS = 1500
+CONSENT_BOX_CHARS = 3000
+PAYWALL_BOX_CHARS = 800
+# paywall-marked elements bigger than this are content, not the offer box (the largest
+# offer box in the dev corpus, badische-zeitung's register wall with its offer texts,
+# holds ~10,300 characters and not one long paragraph)
+PAYWALL_MARKED_CHARS = 12000
+# a paywall box says more than its button label ("Abonnieren" links are on every page)
+PAYWALL_BOX_MIN_CHARS = 40
+RELATED_BOX_CHARS = 2500
+# share of a box's text inside links above which it is a list of teasers (see _by_headings)
+RELATED_LINK_DENSITY = 0.35
+# An element holding at least this many prose paragraphs (>= PROSE_CHARS characters) is
+# article content whatever its markers say (e.g. class="article-body paywall-art").
+PROSE_PARAGRAPHS = 3
+PROSE_CHARS = 120
+# ...and so is one holding this share of the page's text (consent markers included), once
+# it holds more than PAGE_SHARE_MIN_CHARS (on a tiny page every box is a big share)
+MAX_PAGE_SHARE = 0.5
+PAGE_SHARE_MIN_CHARS = 2000
+NEWSLETTER_WORDS = re.compile(
+    r"newsletter|inbox|e-?mail|postfach|posteingang|kotak masuk|buletin|boîte|correo|bandeja|"
+    r"digest|briefing",
+    re.IGNORECASE,
+)
+PAYWALL_WORDS = re.compile(
+    r"\b(?:subscri\w*|abonn\w*|abos?|anmelden|einloggen|log ?in|sign ?in|registr\w*|langganan|"
+    r"berlangganan|trial|testen|offers?|angebot\w*|premium|suscri\w*|unlock|freischalten|"
+    r"weiterlesen|continue reading|paywall)\b",
+    re.IGNORECASE,
+)
+CONSENT_WORDS = re.compile(
+    r"cookie|consent|privacy|datenschutz|einwilligung|zustimm|privasi|confidentialité|"
+    r"privacidad|tracking|partner",
+    re.IGNORECASE,
+)
+EMAIL_INPUT = etree.XPath(
+    ".//input[@type='email' or contains(translate(@name, 'EMAIL', 'email'), 'email')"
+    " or contains(translate(@placeholder, 'EMAIL', 'email'), 'mail')"
+    " or contains(translate(@id, 'EMAIL', 'email'), 'email')]"
+)
+FORM_XPATH = etree.XPath(".//form")
+TEXTAREA_XPATH = etree.XPath(".//textarea")
+PASSWORD_XPATH = etree.XPath(".//input[@type='password']")
+# short controls only: the longest button/heading phrase in the rules has < 50 characters
+BUTTON_MAX_CHARS = 60
+HEADING_CHARS = (4, 50)
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
+# ...and these when they hold text only (no child element)
+TEXT_HEADING_TAGS = frozenset({"p", "div", "span"})
+HEADING_LIKE_TAGS = HEADING_TAGS | TEXT_HEADING_TAGS
+IFRAME_XPATH = etree.XPath(".//iframe[@src]")
+H1_XPATH = etree.XPath(".//h1")
+NEWSLETTER_IFRAME = re.compile(r"newsletter|sign-?up|subscribe|optin|mailchimp", re.IGNORECASE)
+
+
+@dataclass
+class DomReport:
+    """What the DOM layer removed, by category, and whether a paywall box was seen."""
+
+    removed: dict[str, int] = field(default_factory=dict)
+    paywall: bool = False
+
 
 TEXT_LEN = etree.XPath("string-length(normalize-space())")
 NORMALISED_TEXT = etree.XPath("normalize-space()")
@@ -417,5 +499,3 @@ def _by_share_links(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
                 parent if parent is not None and parent.tag == "li" and len(parent) == 1 else link
             )
             pruner.remove(target, "share")
-
-

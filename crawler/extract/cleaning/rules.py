@@ -1,6 +1,6 @@
 """The boilerplate rules: phrase lists per language and category (``boilerplate.toml``, beside
-this module), compiled once into regexes and a literal prefilter, and the constants the two
-layers are calibrated with."""
+this module), compiled once into regexes and a literal prefilter, and ``paragraph_category``, the
+phrase test both layers apply to a paragraph, with its calibrated thresholds."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ahocorasick_rs import AhoCorasick
-from lxml import etree
 
 RULES_FILE = Path(__file__).with_name("boilerplate.toml")
 LANGUAGES = ("en", "de", "id", "fr", "es")
@@ -28,75 +27,6 @@ TEXT_CATEGORIES = (
     "article_id",
     "misc",
 )
-# attributes whose values name what an element is for
-MARKER_ATTRIBUTES = (
-    "id",
-    "class",
-    "aria-label",
-    "data-testid",
-    "data-component",
-    "data-module",
-    "data-type",
-    "data-qa",
-    "data-block",
-    "data-section",
-    "data-widget",
-)
-NEVER_REMOVE = frozenset({"html", "body", "head"})
-# elements trafilatura drops anyway: not worth a marker check
-INERT_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "link", "meta", "svg", "path", "title"}
-)
-# inline elements sit inside sentences (winfuture's class="newslink" on links in the text):
-# a marker on them says nothing about a box
-INLINE_TAGS = frozenset(
-    {
-        "a",
-        "span",
-        "em",
-        "strong",
-        "b",
-        "i",
-        "small",
-        "sup",
-        "sub",
-        "time",
-        "abbr",
-        "label",
-        "mark",
-        "u",
-    }
-)
-SKIP_MARKED = NEVER_REMOVE | INERT_TAGS | INLINE_TAGS
-# climbing from a form/button stops at these: they hold the article, not a box
-CLIMB_STOP = frozenset({"html", "body", "main", "article"})
-
-# Size limits of a box found by climbing from a form or button (characters of text).
-# Measured on the dev corpus and the fixtures: newsletter boxes held up to 670 characters,
-# comment boxes up to 1,150, consent banners up to 310 (the IAB TCF first-layer texts
-# that other sites show run to ~2,000, hence the consent headroom); a climb stops earlier
-# anyway at two paragraphs of article prose (see _Pruner.box).
-NEWSLETTER_BOX_CHARS = 1200
-COMMENT_BOX_CHARS = 1500
-CONSENT_BOX_CHARS = 3000
-PAYWALL_BOX_CHARS = 800
-# paywall-marked elements bigger than this are content, not the offer box (the largest
-# offer box in the dev corpus, badische-zeitung's register wall with its offer texts,
-# holds ~10,300 characters and not one long paragraph)
-PAYWALL_MARKED_CHARS = 12000
-# a paywall box says more than its button label ("Abonnieren" links are on every page)
-PAYWALL_BOX_MIN_CHARS = 40
-RELATED_BOX_CHARS = 2500
-# share of a box's text inside links above which it is a list of teasers (see _by_headings)
-RELATED_LINK_DENSITY = 0.35
-# An element holding at least this many prose paragraphs (>= PROSE_CHARS characters) is
-# article content whatever its markers say (e.g. class="article-body paywall-art").
-PROSE_PARAGRAPHS = 3
-PROSE_CHARS = 120
-# ...and so is one holding this share of the page's text (consent markers included), once
-# it holds more than PAGE_SHARE_MIN_CHARS (on a tiny page every box is a big share)
-MAX_PAGE_SHARE = 0.5
-PAGE_SHARE_MIN_CHARS = 2000
 # Text layer: a paragraph is dropped when it has at most MAX_WORDS words and the matched
 # phrases cover at least MIN_COVERAGE of its characters. Measured on the dev corpus and
 # fixtures: dropped paragraphs had <= 68 words and coverage >= 0.85; kept paragraphs with
@@ -104,77 +34,11 @@ PAGE_SHARE_MIN_CHARS = 2000
 # texts; the coverage threshold sits between the two groups.
 MAX_WORDS = 120
 MIN_COVERAGE = 0.5
-# bylines are looked for among the first and last few paragraphs only
-BYLINE_HEAD, BYLINE_TAIL = 4, 2
-BYLINE_MAX_WORDS = 16
 
 # str.translate with a mapping looks up every character in a dict; replacing only the
 # characters present is ~20x faster on long texts
 QUOTES = re.compile("[„“”«»‘’]")
 QUOTE_MAP = {"„": '"', "“": '"', "”": '"', "«": '"', "»": '"', "‘": "'", "’": "'"}
-NEWSLETTER_WORDS = re.compile(
-    r"newsletter|inbox|e-?mail|postfach|posteingang|kotak masuk|buletin|boîte|correo|bandeja|"
-    r"digest|briefing",
-    re.IGNORECASE,
-)
-PAYWALL_WORDS = re.compile(
-    r"\b(?:subscri\w*|abonn\w*|abos?|anmelden|einloggen|log ?in|sign ?in|registr\w*|langganan|"
-    r"berlangganan|trial|testen|offers?|angebot\w*|premium|suscri\w*|unlock|freischalten|"
-    r"weiterlesen|continue reading|paywall)\b",
-    re.IGNORECASE,
-)
-CONSENT_WORDS = re.compile(
-    r"cookie|consent|privacy|datenschutz|einwilligung|zustimm|privasi|confidentialité|"
-    r"privacidad|tracking|partner",
-    re.IGNORECASE,
-)
-EMAIL_INPUT = etree.XPath(
-    ".//input[@type='email' or contains(translate(@name, 'EMAIL', 'email'), 'email')"
-    " or contains(translate(@placeholder, 'EMAIL', 'email'), 'mail')"
-    " or contains(translate(@id, 'EMAIL', 'email'), 'email')]"
-)
-FORM_XPATH = etree.XPath(".//form")
-TEXTAREA_XPATH = etree.XPath(".//textarea")
-PASSWORD_XPATH = etree.XPath(".//input[@type='password']")
-# short controls only: the longest button/heading phrase in the rules has < 50 characters
-BUTTON_MAX_CHARS = 60
-HEADING_CHARS = (4, 50)
-HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
-# ...and these when they hold text only (no child element)
-TEXT_HEADING_TAGS = frozenset({"p", "div", "span"})
-HEADING_LIKE_TAGS = HEADING_TAGS | TEXT_HEADING_TAGS
-IFRAME_XPATH = etree.XPath(".//iframe[@src]")
-H1_XPATH = etree.XPath(".//h1")
-NEWSLETTER_IFRAME = re.compile(r"newsletter|sign-?up|subscribe|optin|mailchimp", re.IGNORECASE)
-NAME_PARTICLES = frozenset(
-    {
-        "van",
-        "von",
-        "de",
-        "der",
-        "den",
-        "da",
-        "di",
-        "du",
-        "la",
-        "le",
-        "del",
-        "della",
-        "dos",
-        "das",
-        "bin",
-        "binti",
-        "al",
-        "el",
-        "ter",
-        "zu",
-        "ten",
-        "dela",
-    }
-)
-NAME_SPLIT = re.compile(
-    r"\s*(?:,|;|&|\||\+|/|\band\b|\bund\b|\bdan\b|\bet\b|\by\b|\bsowie\b)\s*", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -200,23 +64,6 @@ class Rules:
     byline: re.Pattern[str]
     byline_anywhere: re.Pattern[str]
     agencies: frozenset[str]
-
-
-@dataclass
-class DomReport:
-    """What the DOM layer removed, by category, and whether a paywall box was seen."""
-
-    removed: dict[str, int] = field(default_factory=dict)
-    paywall: bool = False
-
-
-@dataclass
-class TextReport:
-    """What the text layer dropped, by category; authors found in bylines."""
-
-    dropped: dict[str, int] = field(default_factory=dict)
-    authors: list[str] = field(default_factory=list)
-    paywall: bool = False
 
 
 def _marker(pattern: str) -> str:
@@ -528,6 +375,3 @@ def paragraph_category(text: str, rules: Rules | None = None) -> str | None:
             covered += end - start - text.count(" ", start, end)
             reach = end
     return best if covered >= MIN_COVERAGE * chars else None
-
-
-LIST_MARKER = re.compile(r"^(?:[-*•]|\d+\.)\s+")

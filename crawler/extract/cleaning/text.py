@@ -5,17 +5,24 @@ newsletters stay. Bylines become authors."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 from crawler.extract.cleaning.authors import parse_byline
-from crawler.extract.cleaning.rules import (
-    BYLINE_HEAD,
-    BYLINE_TAIL,
-    LIST_MARKER,
-    Rules,
-    TextReport,
-    load_rules,
-    normalise,
-    paragraph_category,
-)
+from crawler.extract.cleaning.rules import Rules, load_rules, normalise, paragraph_category
+
+# bylines are looked for among the first and last few paragraphs only
+BYLINE_HEAD, BYLINE_TAIL = 4, 2
+LIST_MARKER = re.compile(r"^(?:[-*•]|\d+\.)\s+")
+
+
+@dataclass
+class TextReport:
+    """What the text layer dropped, by category; authors found in bylines."""
+
+    dropped: dict[str, int] = field(default_factory=dict)
+    authors: list[str] = field(default_factory=list)
+    paywall: bool = False
 
 
 def clean_paragraphs(
