@@ -33,6 +33,7 @@ from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 from storage.archive_index import closed_warcs, index_path, update_index
 from storage.cdxj import CdxjIndex, CDXJIndexer, CompressedWriter, check_timestamp
 from storage.files import OPEN_SUFFIX
+from storage.warcread import ArchiveReadError, StrictRecordIterator
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages", "hasText": True}
@@ -258,6 +259,20 @@ def _selected(line: dict[str, Any], since: str | None, sources: set[str] | None)
     return True
 
 
+def damage(path: Path) -> str | None:
+    """What is wrong with a WARC file, read through record by record (None: it reads whole)."""
+    try:
+        with path.open("rb") as fh:
+            records = StrictRecordIterator(fh, str(path))
+            for record in records:
+                records.read_to_end(record)
+    except ArchiveReadError as exc:
+        return exc.problem
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
+
+
 def export_archive(
     root: Path,
     out: Path,
@@ -301,6 +316,19 @@ def export_archive(
             raise WaczError("no archived page matches --since/--source: nothing to export")
     else:
         chosen = set(files)
+    # Each file is read through before it is packed: one that was damaged after it was indexed
+    # (the index is only brought up to date for files it has not seen) is left out, said, and
+    # so are its index lines and its pages.
+    damaged = set()
+    for name in sorted(chosen):
+        if why := damage(files[name]):
+            problem(f"{files[name]}: {why}; left out of the WACZ")
+            damaged.add(name)
+    if damaged:
+        chosen -= damaged
+        filtered = True
+        if not chosen:
+            raise WaczError("every WARC file selected is damaged: nothing to export")
     report.warcs = sorted(chosen)
 
     writer = WaczWriter(report.path)
@@ -309,7 +337,9 @@ def export_archive(
             writer.add_file(f"archive/{PurePosixPath(name).name}", files[name])
         report.index_lines = write_index(writer, _index_lines(root, chosen, flat=all("/" not in n for n in chosen),
                                                              every=not filtered))
-        lines = (line for line in iter_json_lines(root, problem) if _selected(line, since, wanted))
+        left_out = {PurePosixPath(name).name for name in damaged}
+        lines = (line for line in iter_json_lines(root, problem) if _selected(line, since, wanted)
+                 and ((line.get("warc") or {}).get("filename") not in left_out))
         report.pages = write_pages(writer, lines)
         report.bytes = writer.finish(software=software, title=title or f"Archive {root.name}")
     except BaseException:

@@ -13,7 +13,7 @@ from collections import deque
 from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import ChunkedDataReader
+from warcio.bufferedreaders import ChunkedDataReader, DecompressingBufferedReader
 from warcio.limitreader import LimitReader
 
 
@@ -32,6 +32,22 @@ class ArchiveSourceError(ValueError):
     """The WARC/WACZ files or folders given to read from cannot be used."""
 
 
+class _QuietReader(DecompressingBufferedReader):
+    """warcio's reader, with a compressed stream that breaks off inside a member kept as the
+    reason of the error we raise, instead of printed raw to standard error."""
+
+    broken: str | None = None
+
+    def _decompress(self, data: bytes) -> bytes:
+        if self.decompressor and data and self.num_block_read:
+            try:
+                return self.decompressor.decompress(data)
+            except Exception as exc:  # noqa: BLE001 - whatever the decompressor raises means damage
+                self.broken = " ".join(str(exc).split())
+                return b""
+        return super()._decompress(data)
+
+
 class StrictRecordIterator(ArchiveIterator):
     """warcio's ArchiveIterator that refuses what it would otherwise pass over: data that is
     not WARC (which it may parse as ARC), records without a Content-Length, and records whose
@@ -42,6 +58,7 @@ class StrictRecordIterator(ArchiveIterator):
         self.label = label
         self.undecoded_content = undecoded_content
         super().__init__(fileobj, **kwargs)
+        self.reader.__class__ = _QuietReader
         self.known_format = "warc"  # parse as WARC only, never fall back to ARC
         self.record_start = max(self.offset, 0)
         self.recent: deque[Any] = deque(maxlen=3)  # the last records read
@@ -104,6 +121,9 @@ class StrictRecordIterator(ArchiveIterator):
         super().read_to_end(record)
         stream = getattr(self.record, "_orig_stream", self.record.raw_stream)  # see ensure_digest
         missing = getattr(stream, "limit", 0)
+        broken = getattr(self.reader, "broken", None)
+        if missing > 0 and broken:
+            raise ArchiveReadError(self.label, self.record_start, f"corrupt gzip data inside this record ({broken})")
         if missing > 0:
             raise ArchiveReadError(
                 self.label, self.record_start,

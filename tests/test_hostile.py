@@ -3,6 +3,8 @@ lost silently (issue: hostile servers and hostile input)."""
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from conftest import run_crawler
 from warcutil import json_records, responses
@@ -109,3 +111,29 @@ def test_crawler_get_writes_an_archived_bomb_out_without_holding_it(news_server,
     assert out.stat().st_size == 300 << 20 and f"{300 << 20} bytes" in result.stderr
     with out.open("rb") as fh:
         assert fh.read(12) == b"<html><body>"
+
+
+def test_export_wacz_leaves_out_a_warc_damaged_after_it_was_indexed(news_server, tmp_path):
+    import shutil
+    import zipfile
+
+    archive = tmp_path / "archive"
+    for n, name in enumerate(("DW_2024_01_30", "DW_2023_04_28")):  # two runs, two WARC files
+        run_crawler("ingest", "--allow-private", "--archive", str(archive),
+                    news_server.url(f"/page/dw.com/{name}?wacz-damage={n}"))
+    assert run_crawler("index", str(archive)).code == 0
+    first, second = sorted((archive / "warc").glob("*.warc.gz"))
+    data = bytearray(first.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64  # damaged after it was indexed
+    first.write_bytes(bytes(data))
+    out = tmp_path / "out.wacz"
+    result = run_crawler("export-wacz", str(archive), "-o", str(out))
+    assert result.code == 1, result.stdout + result.stderr
+    assert f"{first}:" in result.stderr and "left out of the WACZ" in result.stderr
+    assert "Error -3" not in result.stderr.replace("(Error -3", "")  # no raw warcio lines
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(n for n in zf.namelist() if n.startswith("archive/")) == [f"archive/{second.name}"]
+        index = gzip.decompress(zf.read("indexes/index.cdx.gz")).decode()
+        pages = zf.read("pages/pages.jsonl").decode()
+    assert first.name not in index and "wacz-damage=0" not in pages and "wacz-damage=1" in pages
+    shutil.rmtree(archive)
