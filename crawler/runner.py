@@ -69,6 +69,7 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     archives: list[str] = field(default_factory=list)  # where the files went: the archive's local root
     seconds: float = 0.0
+    write_failure: str | None = None  # the archive could not be written: the crawl stopped there
     warc_files: list[str] = field(default_factory=list)
     json_files: list[str] = field(default_factory=list)
 
@@ -82,6 +83,8 @@ class RunSummary:
             summary.failures.extend(session.outcomes.failures)
             summary.notes.extend(session.outcomes.notes.values())
             summary.seconds = max(summary.seconds, session.outcomes.seconds)
+            if session.failure is not None and summary.write_failure is None:
+                summary.write_failure = f"{type(session.failure).__name__}: {session.failure}"
             root = str(session.archive.root.resolve())
             if root not in summary.archives:
                 summary.archives.append(root)
@@ -107,5 +110,5 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {**{name: self.counts[name] for name in OUTCOMES}, "bytes": self.bytes,
-                "reasons": dict(self.reasons), "notes": self.notes, "crawl_seconds": round(self.seconds, 2),
+                "reasons": dict(self.reasons), "notes": self.notes, "write_failure": self.write_failure, "crawl_seconds": round(self.seconds, 2),
                 "archive": self.archives, "warc_files": self.warc_files, "json_files": self.json_files}

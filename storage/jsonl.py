@@ -44,6 +44,13 @@ class JsonLinesWriter:
         self.lines += 1
         return self.lines - 1
 
+    def abandon(self) -> None:
+        """Stop writing after a failed write: the file keeps `.open` for the next run to repair."""
+        try:
+            self._fh.close()
+        except OSError:
+            pass
+
     def close(self) -> Path | None:
         if self._fh.closed:
             return None

@@ -218,6 +218,16 @@ class RotatingWarcWriter:
             self.on_closed(final)
         return final
 
+    def abandon(self) -> None:
+        """Stop writing after a failed write (a full disk): the file keeps `.open`, so the next
+        run repairs it (cut back to whole records) and takes what it holds into its state."""
+        if self._fh is not None:
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+        self._fh = self._writer = self._path = None
+
     # -- records --------------------------------------------------------------------
     def _write(self, record, level: int | None = None) -> tuple[RecordLocation, bytes]:
         """Appends `record` as one gzip member (at `level`, the writer's own by default); returns

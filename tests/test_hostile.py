@@ -4,6 +4,7 @@ lost silently (issue: hostile servers and hostile input)."""
 from __future__ import annotations
 
 import gzip
+import subprocess
 
 import pytest
 from conftest import run_crawler
@@ -137,3 +138,48 @@ def test_export_wacz_leaves_out_a_warc_damaged_after_it_was_indexed(news_server,
         pages = zf.read("pages/pages.jsonl").decode()
     assert first.name not in index and "wacz-damage=0" not in pages and "wacz-damage=1" in pages
     shutil.rmtree(archive)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system (tmpfs, mounted by the test: needs root, as CI has)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_stops_the_crawl_cleanly_and_the_next_run_finishes_it(news_server, small_disk, tmp_path):
+    from warcutil import all_records
+
+    urls = [news_server.url(f"/distinct/{i}/dw.com/DW_2024_01_30") for i in range(60)]  # ~3 MB gzipped
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls))
+    archive = small_disk / "archive"
+    args = ("ingest", "--allow-private", "--archive", str(archive), "-i", str(listing),
+            "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "CONCURRENT_REQUESTS=4")
+    news_server.clear_log()
+    first = run_crawler(*args)
+    assert first.code == 3, first.stdout + first.stderr
+    assert "the archive could not be written" in first.stderr and "run the same command again" in first.stderr
+    assert "No space left on device" in first.stderr or "disk is full" in first.stderr
+    assert "Traceback" not in first.stderr and first.stderr.count("archive_write_failed") <= 1
+    fetched = sum(news_server.hits(u.split(str(news_server.port), 1)[1]) for u in urls)
+    assert fetched < len(urls)  # fetching stopped: it did not go on downloading what it could not store
+    lines = json_records(archive)
+    assert not [line for line in lines if "Errno 28" in (line.get("error") or "")]  # no false failures
+
+    subprocess.run(["mount", "-o", "remount,size=60m", str(small_disk)], check=True)
+    second = run_crawler(*args)
+    assert second.code == 0, second.stdout + second.stderr
+    lines = json_records(archive)
+    assert sorted(line["url"] for line in lines) == sorted(urls)  # every page exactly once
+    assert all(line["reason"] is None for line in lines)
+    pages = [rec for rec in all_records(archive) if rec.type in ("response", "revisit") and rec.uri in urls]
+    digests = [rec.warc.get_header("WARC-Payload-Digest") for rec in pages if rec.type == "response"]
+    assert len(digests) == len(set(digests)) == len(urls)  # each payload archived once, as a response

@@ -13,11 +13,12 @@ from http import HTTPStatus
 import structlog
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler import meta
 from crawler.capture.incremental import Archived, archive_exchange
-from crawler.capture.session import ArchiveSession, session_of
+from crawler.capture.session import STORAGE_ERRORS, ArchiveSession, session_of
 from storage.warc import HttpExchange, now_utc
 
 log = structlog.get_logger()
@@ -95,9 +96,15 @@ class WarcCaptureMiddleware:
     async def process_response(self, request: Request, response: Response) -> Response:
         if meta.FLAG_CACHED in response.flags or meta.FLAG_NOT_IN_ARCHIVE in response.flags:
             return response  # archived when it was fetched, or never fetched at all
+        if self.session.failure is not None:
+            raise IgnoreRequest("the archive cannot be written")  # the crawl is stopping
         exchange = exchange_from(request, response)
-        archived: Archived = await self.session.run_io(
-            archive_exchange, self.session.warc, self.session.state, exchange)
+        try:
+            archived: Archived = await self.session.run_io(
+                archive_exchange, self.session.warc, self.session.state, exchange)
+        except STORAGE_ERRORS as exc:
+            self.session.storage_failed(exc)
+            raise IgnoreRequest("the archive cannot be written") from None
         request.meta[meta.WARC] = archived.payload
         request.meta[meta.FETCHED_AT] = archived.written.date
         request.meta[meta.CAPTURE] = capture_facts(archived)

@@ -9,6 +9,7 @@ stops (or when the command that ran the crawl closes it after a failed crawl).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,10 @@ class Outcomes:
             self.failures.append((outcome, url, reason or outcome, detail))
 
 
+# What a full or failing disk raises where the session writes (files, and the SQLite state).
+STORAGE_ERRORS = (OSError, sqlite3.Error)
+
+
 class ArchiveSession:
     def __init__(self, config: ArchiveConfig, on_file_closed: Callable[[Path], None] | None = None,
                  spool: Path | None = None, state: Any = None):
@@ -99,6 +104,8 @@ class ArchiveSession:
         # One thread owns the files: records are gzipped off the reactor, in order.
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
         self.closed = False
+        self.failure: BaseException | None = None  # the first write that failed: the crawl stopped there
+        self._stop: Callable[[], Any] | None = None
         self._close_lock = threading.Lock()
         self.json_file: Path | None = None
         if any(repaired.values()):
@@ -154,10 +161,22 @@ class ArchiveSession:
         session = cls(config, on_file_closed=shipper.submit if shipper else None,
                       spool=shipper.spool if shipper else None, state=state)
         session.shipper = shipper
+        session._stop = lambda: asyncio.ensure_future(crawler.engine.close_spider_async(reason="archive_write_failed"))
         crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
         if shipper is not None:
             shipper.start()
         return session
+
+    def storage_failed(self, exc: BaseException, *, stop: bool = True) -> None:
+        """A write to the archive failed (a full disk, a lost mount): nothing more can be stored,
+        so fetching stops at once, said in one line; what is on disk stays whole or repairable
+        (the next run repairs it and goes on where this one stopped)."""
+        if self.failure is not None:
+            return
+        self.failure = exc
+        log.error("archive_write_failed", error=f"{type(exc).__name__}: {exc}", archive=str(self.archive.root))
+        if stop and self._stop is not None:
+            self._stop()
 
     def run_io(self, fn: Callable[..., T], *args: Any) -> "Any":
         """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""
@@ -175,10 +194,25 @@ class ArchiveSession:
             if self.closed:
                 return
             self._io.shutdown(wait=True)
-            self.warc.close()
-            self.json_file = self.json.close()
-            self.state.close()
+            for closing in (self.warc.close, self._close_json):
+                if self.failure is None:
+                    try:
+                        closing()
+                    except STORAGE_ERRORS as exc:
+                        self.storage_failed(exc, stop=False)
+            if self.failure is not None:
+                # Left `.open`: the next run repairs them and recovers its state from what they
+                # hold (records written after the state store could no longer be updated too).
+                self.warc.abandon()
+                self.json.abandon()
+            try:
+                self.state.close()
+            except STORAGE_ERRORS as exc:
+                self.storage_failed(exc, stop=False)
             self.closed = True
+
+    def _close_json(self) -> None:
+        self.json_file = self.json.close()
 
 
 def session_of(crawler: Crawler) -> ArchiveSession:

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import structlog
 
 from crawler.pipeline.workers import start_fork_server
-from crawler.runner import EXIT_OK, EXIT_PARTIAL, EXIT_STORAGE, RunSummary
+from crawler.runner import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_STORAGE, RunSummary
 
 log = structlog.get_logger()
 
@@ -96,6 +96,9 @@ def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ())
     if hidden > 0:
         print(f"  ... and {hidden} more (each has its line and reason in the JSON Lines file)")
     for root in summary.archives:
+        if summary.write_failure:
+            print(f"archive: {root}  (its last files are left .open: the next run repairs them)")
+            continue
         warcs = len(summary.warc_files)
         json_files = ", ".join(f"json/{name}" for name in summary.json_files) or "none"
         print(f"archive: {root}  ({warcs} WARC file{'s' if warcs != 1 else ''} in warc/; JSON Lines: {json_files})")
@@ -105,6 +108,12 @@ def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ())
         print(f"robots.txt disallowed {summary.reasons['robots_disallowed']} URL(s) for our user agent; they "
               "were not fetched (obeying robots.txt is a per-source setting, the operator's decision)")
     log.info("run_summary", **summary.as_dict())
+    if summary.write_failure:
+        print(f"crawler: the archive could not be written ({summary.write_failure}); the crawl stopped "
+              "there. Free space (or fix the archive's file system) and run the same command again: it "
+              "repairs the files and goes on, archiving each page once.", file=sys.stderr)
+        report_storage(sessions if isinstance(sessions, list) else [sessions])
+        return EXIT_FATAL
     if not report_storage(sessions if isinstance(sessions, list) else [sessions]):
         return EXIT_STORAGE
     return EXIT_PARTIAL if summary.problems else EXIT_OK

@@ -64,6 +64,10 @@ def _report_run(job: Job, summary: Any, storage: list[Any], report: dict[str, An
     """Print the outcome of a run that happened, add it to `report`; its exit status."""
     status = EXIT_PARTIAL if summary.problems else EXIT_OK
     print(f"job {job.name}: {summary.line()}")
+    if summary.write_failure:
+        print(f"crawler: job {job.name}: the archive could not be written ({summary.write_failure}); the "
+              "run stopped there, the next run repairs the files and goes on", file=sys.stderr)
+        status = EXIT_FATAL
     for kind, url, reason, detail in summary.failures[:50]:
         print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
     report.update(summary.as_dict())

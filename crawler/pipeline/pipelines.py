@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -10,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawler.capture.session import ArchiveSession, session_of
+from crawler.capture.session import STORAGE_ERRORS, ArchiveSession, session_of
 from crawler.config import WorkerConfig, extract_options
 from crawler.extract.options import EXTRACTOR_VERSION, ExtractOptions
 from crawler.pipeline.items import record_written
@@ -31,9 +30,10 @@ log = structlog.get_logger()
 class ExtractionPipeline:
     """Turns a page item's body into article fields; drops the body afterwards."""
 
-    def __init__(self, crawler: Crawler, options: ExtractOptions, workers: WorkerConfig, warc_dir: Path):
+    def __init__(self, crawler: Crawler, options: ExtractOptions, workers: WorkerConfig, session: ArchiveSession):
         self.stats = crawler.stats
-        self.warc_dir = warc_dir
+        self.session = session
+        self.warc_dir = session.archive.warc_dir
         self.options = options
         self.workers = workers
         self.pool: WorkerPool | None = None
@@ -44,7 +44,7 @@ class ExtractionPipeline:
             crawler,
             extract_options(crawler.settings),
             WorkerConfig.from_settings(crawler.settings),
-            session_of(crawler).archive.warc_dir,
+            session_of(crawler),
         )
 
     def open_spider(self) -> None:
@@ -55,7 +55,7 @@ class ExtractionPipeline:
             self.pool.close()
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        if item.get("kind") != "page":
+        if item.get("kind") != "page" or self.session.failure is not None:
             return item
         body: bytes = item.pop("body", b"")
         capture = item.get("capture") or {}
@@ -92,9 +92,15 @@ class RecordPipeline:
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         record = None
+        if self.session.failure is not None:  # nothing can be stored: no line, no false failure
+            record_written(item, None)
+            return {"url": item.get("url"), "outcome": "not_stored", "reason": None}
         try:
             result, record = await self._record(item)
             return result
+        except STORAGE_ERRORS as exc:
+            self.session.storage_failed(exc)
+            return {"url": item.get("url"), "outcome": "not_stored", "reason": None}
         finally:
             record_written(item, record)  # the spider's callback follows the record's citations
 
