@@ -7,7 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import structlog
+
 from crawler.meta import OUTCOMES
+
+log = structlog.get_logger()
 
 # Exit statuses of every `crawler` command.
 EXIT_OK = 0  # everything given was archived (and stored)
@@ -30,6 +34,9 @@ def run_spiders(jobs: Sequence[tuple[type, dict[str, Any]]], settings: Any) -> l
 
     process = CrawlerProcess(settings)
     logs.quiet_libraries(settings.get("LOG_LEVEL") or "INFO")
+    if not settings.get("ARCHIVE_CONTACT_URL") and not settings.get("ARCHIVE_REPLAY_FROM"):
+        log.warning("no_contact_url", setting="ARCHIVE_CONTACT_URL",
+                    hint="set it to a page where publishers can reach you: it goes into the User-Agent")
     errors: list[str] = []
 
     def failed(failure: Any) -> None:

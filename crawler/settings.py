@@ -29,6 +29,9 @@ ARCHIVE_DNS_SERVERS: list[str] = []
 # and take_turn(host, delay); empty: each process paces its own requests. (Set by the
 # distributed plug-in.)
 ARCHIVE_HOST_PACING = ""
+# The scheduled job a run belongs to (set by `crawler run-job`): its files are named after it,
+# <job>_<spider>-<timestamp>-...; empty: after the spider (the source, or "ingest").
+ARCHIVE_JOB = ""
 # Compress the JSON Lines file of a run with gzip when it is closed.
 ARCHIVE_JSON_GZIP = False
 # Bodies beyond this many bytes are cut and archived with WARC-Truncated: length.
@@ -169,7 +172,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 8
 # few milliseconds of CPU per page for nothing.
 CONCURRENT_ITEMS = 4
 DOWNLOAD_TIMEOUT = 60
-# Our own cap (ARCHIVE_MAX_BODY_BYTES) truncates and archives instead of discarding.
+# Our own cap (ARCHIVE_MAX_BODY_BYTES) truncates and archives instead of discarding; a
+# DOWNLOAD_MAXSIZE given with -s or in a jobs file is taken as that cap (crawler/fetch/addon.py).
 DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
 # A connection dropped mid-body still gives a response, archived with WARC-Truncated.

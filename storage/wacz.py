@@ -341,7 +341,7 @@ def export_archive(
         lines = (line for line in iter_json_lines(root, problem) if _selected(line, since, wanted)
                  and ((line.get("warc") or {}).get("filename") not in left_out))
         report.pages = write_pages(writer, lines)
-        report.bytes = writer.finish(software=software, title=title or f"Archive {root.name}")
+        report.bytes = writer.finish(software=software, title=title or f"News archive {root.resolve()}")
     except BaseException:
         writer.abort()
         raise

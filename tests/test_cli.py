@@ -150,3 +150,71 @@ def test_a_source_crawl_fetches_each_robots_txt_once(tmp_path):
     assert robots and len(robots) == len(set(robots)), robots  # each host's robots.txt once
     articles = [line for line in json_records(archive) if line["reason"] is None]
     assert articles  # its Sitemap: lines were followed
+
+
+def test_download_maxsize_archives_a_bigger_body_cut_instead_of_dropping_it(news_server, tmp_path):
+    from warcutil import responses
+
+    url = news_server.url("/big?size=500000&maxsize=1")
+    archive = tmp_path / "archive"
+    result = run_crawler("ingest", url, "--allow-private", "--archive", str(archive), "-s", "DOWNLOAD_MAXSIZE=100000")
+    assert result.code == 0, result.stdout + result.stderr
+    record = responses(archive)[url]
+    assert record.warc.get_header("WARC-Truncated") == "length" and 100000 < len(record.raw) <= 100000 + 65536
+    (line,) = json_records(archive)
+    assert line["truncated"] == "length"
+
+
+def test_a_connection_reset_mid_body_archives_what_arrived(news_server, tmp_path):
+    from warcutil import responses
+
+    path = "/drop?size=100000&after=500&rst=1"
+    url = news_server.url(path)
+    archive = tmp_path / "archive"
+    result = run_crawler("ingest", url, "--allow-private", "--archive", str(archive), "-s", "DOWNLOAD_TIMEOUT=20")
+    record = responses(archive)[url]
+    assert record.warc.get_header("WARC-Truncated") == "disconnect" and record.raw == news_server.sent[path]
+    (line,) = json_records(archive)
+    assert line["truncated"] == "disconnect" and result.code in (0, 1)
+
+
+def test_a_failure_after_redirects_keeps_the_url_given_and_names_the_hop(news_server, tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/gone"
+    news_server.set_page("/to-dead", b"moved", status=302, headers=[("Location", dead)])
+    given = news_server.url("/to-dead")
+    archive = tmp_path / "archive"
+    run_crawler("ingest", given, "--allow-private", "--archive", str(archive))
+    (line,) = json_records(archive)
+    assert line["url"] == given and line["final_url"] == dead and line["reason"] == "connection_refused"
+
+
+def test_a_jobs_runs_are_named_after_it_and_a_missing_contact_url_is_said_once(news_server, tmp_path):
+    jobs = tmp_path / "jobs.toml"
+    archive = tmp_path / "archive"
+    jobs.write_text(f'[[jobs]]\nname = "china-ai"\nurls = ["{news_server.url("/page/dw.com/DW_2024_01_30?job=1")}"]\n'
+                    f'every = "6h"\narchive = "{archive}"\nallow_private = true\n')
+    result = run_crawler("run-job", str(jobs), "china-ai")
+    assert result.code == 0, result.stdout + result.stderr
+    assert [p.name.split("-")[0] for p in (archive / "warc").iterdir()] == ["china_ai_ingest"]
+    assert [p.name.split("-")[0] for p in (archive / "json").iterdir()] == ["china_ai_ingest"]
+    assert result.stderr.count("ARCHIVE_CONTACT_URL") == 1
+    quiet = run_crawler("ingest", news_server.url("/page/dw.com/DW_2024_01_30?job=2"), "--allow-private",
+                        "--archive", str(archive), "-s", "ARCHIVE_CONTACT_URL=https://example.org/contact")
+    assert "ARCHIVE_CONTACT_URL" not in quiet.stderr
+
+
+def test_a_wacz_is_titled_after_the_archive_it_packs(news_server, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "archive"
+    run_crawler("ingest", news_server.url("/page/dw.com/DW_2024_01_30?title=1"), "--allow-private",
+                "--archive", str(archive))
+    out = tmp_path / "x.wacz"
+    assert run_crawler("export-wacz", str(archive), "-o", str(out)).code == 0
+    with zipfile.ZipFile(out) as zf:
+        package = json.loads(zf.read("datapackage.json"))
+    assert package["title"] == f"News archive {archive.resolve()}"

@@ -152,6 +152,8 @@ class ArchiveSession:
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
         settings = crawler.settings
         prefix = getattr(crawler.spidercls, "name", None) or "news"
+        if job := str(settings.get("ARCHIVE_JOB") or "").strip():
+            prefix = f"{job}_{prefix}".replace("-", "_")
         config = ArchiveConfig.from_settings(settings, default_prefix=prefix)
         shipper = shipper_for(crawler, config)
         # The incremental state: SQLite in the archive, or the class ARCHIVE_STATE_STORE names

@@ -14,6 +14,14 @@ class NewsArchiveAddon:
     set, http and https answered from the archive."""
 
     def update_settings(self, settings: BaseSettings) -> None:
+        # Scrapy's DOWNLOAD_MAXSIZE drops a larger body whole; set by a person, it becomes our cap,
+        # which archives the body cut, with WARC-Truncated: length (one limit, not two).
+        if maxsize := settings.getint("DOWNLOAD_MAXSIZE"):  # ours is 0: a person set it
+            cap = settings.getint("ARCHIVE_MAX_BODY_BYTES")
+            priority = max(settings.getpriority("DOWNLOAD_MAXSIZE") or 0,
+                           settings.getpriority("ARCHIVE_MAX_BODY_BYTES") or 0)
+            settings.set("ARCHIVE_MAX_BODY_BYTES", min(cap, maxsize) if cap else maxsize, priority=priority)
+            settings.set("DOWNLOAD_MAXSIZE", 0, priority=priority)
         if not settings.get("USER_AGENT"):
             contact = settings.get("ARCHIVE_CONTACT_URL")
             agent = f"newsarchive/{software_version()} " + (f"(+{contact})" if contact else "(news archival crawler)")

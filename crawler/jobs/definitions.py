@@ -506,6 +506,7 @@ def job_settings(job: Job, *, log_level: str = "INFO") -> Any:
     for name, value in job.settings.items():
         settings.set(name, value, priority="cmdline")
     settings.set("ARCHIVE_URI", job.archive, priority="cmdline")
+    settings.set("ARCHIVE_JOB", job.name, priority="cmdline")
     settings.set("ARCHIVE_ALLOW_PRIVATE", job.allow_private, priority="cmdline")
     if job.max_duration is not None:
         settings.set("CLOSESPIDER_TIMEOUT", job.max_duration, priority="cmdline")
