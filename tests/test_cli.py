@@ -218,3 +218,35 @@ def test_a_wacz_is_titled_after_the_archive_it_packs(news_server, tmp_path):
     with zipfile.ZipFile(out) as zf:
         package = json.loads(zf.read("datapackage.json"))
     assert package["title"] == f"News archive {archive.resolve()}"
+
+
+def test_an_uncompressed_warc_replays_into_valid_lines_and_counts_add_up(news_server, tmp_path):
+    import gzip as gz
+
+    from warcutil import schema_errors
+
+    archive = tmp_path / "archive"
+    urls = [news_server.url("/page/dw.com/DW_2024_01_30?plain=1"), news_server.url("/file.pdf?plain=1")]
+    run_crawler("ingest", *urls, "--allow-private", "--archive", str(archive))
+    (packed,) = (archive / "warc").glob("*.warc.gz")
+    plain = tmp_path / packed.name.removesuffix(".gz")
+    plain.write_bytes(gz.decompress(packed.read_bytes()))  # every member: one uncompressed WARC
+    out = tmp_path / "again.jsonl"
+    result = run_crawler("replay", str(plain), "--out", str(out))
+    assert result.code == 0, result.stdout + result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 2 and not [error for line in lines for error in schema_errors(line)]
+    assert lines[0]["warc"]["filename"] == plain.name
+    assert "replayed 2 pages (1 articles, 1 without one)" in result.stdout
+    assert "Error" not in result.stderr
+
+
+def test_crawling_from_an_archive_indexes_it_once(news_server, tmp_path):
+    archive = tmp_path / "archive"
+    run_crawler("ingest", news_server.url("/page/dw.com/DW_2024_01_30?once=1"), "--allow-private",
+                "--archive", str(archive))
+    again = run_crawler("ingest", news_server.url("/page/dw.com/DW_2024_01_30?once=1"), "--archive",
+                        str(tmp_path / "second"), "--from-archive", str(archive / "warc"), "--log-json",
+                        "-s", f"ARCHIVE_REPLAY_INDEX_DIR={tmp_path / 'index'}")
+    assert again.code == 0, again.stderr
+    assert again.stderr.count('"replay_index"') == 1

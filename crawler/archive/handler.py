@@ -46,20 +46,16 @@ def _same_url(a: str, b: str) -> bool:
     return canonicalize_url(a, keep_fragments=False) == canonicalize_url(b, keep_fragments=False)
 
 
-class ArchiveDownloadHandler(BaseDownloadHandler):
-    """Answers http/https requests from the archive (see the module docstring). A robots.txt
-    that is not archived gets an empty 404, so RobotsTxtMiddleware allows everything; any
-    other URL that is not archived raises NotInArchive."""
+class ReplaySource:
+    """The archive a crawl is answered from, indexed once (a Scrapy extension: the http and https
+    handlers share it)."""
 
-    lazy = False  # index the archive at start, not on the first request
-
-    def __init__(self, crawler: Crawler, reader: ArchiveReader, at: str | None = None) -> None:
-        super().__init__(crawler)
+    def __init__(self, reader: ArchiveReader, at: str | None) -> None:
         self.reader = reader
         self.at = at
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ArchiveDownloadHandler:
+    def from_crawler(cls, crawler: Crawler) -> ReplaySource:
         config = ReplayConfig.from_settings(crawler.settings)
         if not config.sources:
             raise NotConfigured(
@@ -79,7 +75,27 @@ class ArchiveDownloadHandler(BaseDownloadHandler):
         assert reader.index is not None
         log.info("replay_index", sources=list(config.sources), warc_files=len(reader.warcs),
                  index=str(reader.index.paths[0]), at=config.at or "latest")
-        return cls(crawler, reader, config.at)
+        return cls(reader, config.at)
+
+
+class ArchiveDownloadHandler(BaseDownloadHandler):
+    """Answers http/https requests from the archive (see the module docstring). A robots.txt
+    that is not archived gets an empty 404, so RobotsTxtMiddleware allows everything; any
+    other URL that is not archived raises NotInArchive."""
+
+    lazy = False  # index the archive at start, not on the first request
+
+    def __init__(self, crawler: Crawler, reader: ArchiveReader, at: str | None = None) -> None:
+        super().__init__(crawler)
+        self.reader = reader
+        self.at = at
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveDownloadHandler:
+        source = crawler.get_extension(ReplaySource)
+        if source is None:  # named in DOWNLOAD_HANDLERS without the add-on that sets it up
+            source = ReplaySource.from_crawler(crawler)
+        return cls(crawler, source.reader, source.at)
 
     async def download_request(self, request: Request) -> Response:
         request.meta.pop(meta.TRUNCATED, None)  # set by an earlier hop of a redirect chain

@@ -223,9 +223,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     problems += len(report.problems)
     for url, errors in report.schema_errors[:5]:
         say("replay", f"{url}: the line does not validate against the schema: {'; '.join(errors[:3])}")
-    summary = (f"replayed {report.pages} pages ({report.articles} articles) from {report.files} WARC file(s) "
-               f"into {'stdout' if to_stdout else out_path} in {report.seconds:.1f} s; "
-               f"{problems} problem(s)")
+    summary = (f"replayed {report.pages} pages ({report.articles} articles, {report.pages - report.articles} "
+               f"without one) from {report.files} WARC file(s) into {'stdout' if to_stdout else out_path} in "
+               f"{report.seconds:.1f} s; {problems} problem(s) (records or files that could not be read)")
     print(summary, file=sys.stderr if to_stdout else sys.stdout)
     return EXIT_PARTIAL if problems else EXIT_OK
 

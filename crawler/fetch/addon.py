@@ -7,6 +7,7 @@ from scrapy.settings import BaseSettings
 from crawler import software_version
 
 ARCHIVE_HANDLER = "crawler.archive.handler.ArchiveDownloadHandler"
+REPLAY_SOURCE = "crawler.archive.handler.ReplaySource"
 
 
 class NewsArchiveAddon:
@@ -33,3 +34,6 @@ class NewsArchiveAddon:
         # Our project settings name the live handler at "project" priority, above "addon".
         priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, 15)
         settings.set("DOWNLOAD_HANDLERS", handlers, priority=priority)
+        extensions = dict(settings.getdict("EXTENSIONS"))
+        extensions[REPLAY_SOURCE] = 0  # the archive, indexed once for both handlers
+        settings.set("EXTENSIONS", extensions, priority=max(settings.getpriority("EXTENSIONS") or 0, 15))
