@@ -385,3 +385,41 @@ def _index_lines(root: Path, chosen: set[str], *, flat: bool, every: bool) -> It
                 continue
             data["filename"] = PurePosixPath(data["filename"]).name
             yield f"{key} {ts} {json.dumps(data)}\n"
+
+
+def unpack_wacz(wacz: Path, dest: Path) -> Path:
+    """An archive folder made from a WACZ file (ours or another tool's): its WARC files in warc/,
+    and its page list as JSON lines in json/ (URL, capture time, title, text: what the start page
+    of `crawler serve` and `crawler history` read). Made once per WACZ version, in `dest`."""
+    dest = Path(dest)
+    done = dest / ".unpacked"
+    if done.exists():
+        return dest
+    (dest / "warc").mkdir(parents=True, exist_ok=True)
+    (dest / "json").mkdir(exist_ok=True)
+    try:
+        with zipfile.ZipFile(wacz) as zf:
+            for info in zf.infolist():
+                name = PurePosixPath(info.filename)
+                if name.parts[:1] == ("archive",) and name.name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
+                    with zf.open(info) as src, open(dest / "warc" / name.name, "wb") as out:
+                        while chunk := src.read(1 << 20):
+                            out.write(chunk)
+            pages = [PurePosixPath(n) for n in zf.namelist() if n.startswith("pages/") and n.endswith(".jsonl")]
+            with open(dest / "json" / "pages.jsonl", "w", encoding="utf-8") as out:
+                for member in pages:
+                    for text in zf.read(str(member)).decode("utf-8", "replace").splitlines()[1:]:
+                        try:
+                            page = json.loads(text)
+                        except ValueError:
+                            continue
+                        if isinstance(page, dict) and page.get("url") and page.get("ts"):
+                            out.write(json.dumps({
+                                "url": page["url"], "final_url": page["url"], "title": page.get("title"),
+                                "fetched_at": page["ts"], "text": page.get("text"), "reason": None,
+                                "warc": {"wacz": wacz.name}, "source": wacz.stem, "version": 1,
+                            }, ensure_ascii=False) + "\n")
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise WaczError(f"{wacz}: not a readable WACZ file ({exc})") from None
+    done.touch()
+    return dest

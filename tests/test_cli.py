@@ -250,3 +250,39 @@ def test_crawling_from_an_archive_indexes_it_once(news_server, tmp_path):
                         "-s", f"ARCHIVE_REPLAY_INDEX_DIR={tmp_path / 'index'}")
     assert again.code == 0, again.stderr
     assert again.stderr.count('"replay_index"') == 1
+
+
+def test_lookup_get_and_history_find_a_page_by_its_clean_and_its_canonical_url(news_server, tmp_path):
+    from test_citations import _article
+
+    body = _article("Tracked story", []).replace(b"<head>", b'<head><link rel="canonical" href="https://news.example/story-1">')
+    news_server.set_page("/tracked/story", body)
+    fed = news_server.url("/tracked/story?utm_source=rss&utm_medium=feed&id=7")
+    clean = news_server.url("/tracked/story?id=7")
+    archive = tmp_path / "archive"
+    assert run_crawler("ingest", fed, "--allow-private", "--archive", str(archive)).code == 0
+    for given, said in ((clean, "with tracking parameters"), ("https://news.example/story-1", "canonical URL")):
+        lookup = run_crawler("lookup", given, "--archive", str(archive))
+        assert lookup.code == 0 and fed in lookup.stdout and said in lookup.stderr, lookup.stderr
+        got = run_crawler("get", given, "--archive", str(archive), "-o", str(tmp_path / "page.html"))
+        assert got.code == 0 and b"Tracked story" in (tmp_path / "page.html").read_bytes()
+    history = run_crawler("history", clean, "--archive", str(archive))
+    assert history.code == 0 and "version 1" in history.stdout
+    assert run_crawler("lookup", news_server.url("/tracked/other"), "--archive", str(archive)).code == 1
+
+
+def test_every_archive_reading_command_takes_wacz_and_warc_files(news_server, tmp_path):
+    archive = tmp_path / "archive"
+    url = news_server.url("/page/dw.com/DW_2024_01_30?forms=1")
+    run_crawler("ingest", url, "--allow-private", "--archive", str(archive))
+    wacz = tmp_path / "all.wacz"
+    assert run_crawler("export-wacz", str(archive), "-o", str(wacz)).code == 0
+    (warc,) = (archive / "warc").glob("*.warc.gz")
+    for form in (archive, wacz, warc, archive / "warc"):
+        history = run_crawler("history", url, "--archive", str(form))
+        lookup = run_crawler("lookup", url, "--archive", str(form))
+        assert lookup.code == 0 and url in lookup.stdout, (form, lookup.stderr)
+        if form != warc and form != archive / "warc":  # JSON lines (or a WACZ's page list) hold the text
+            assert history.code == 0 and "version 1" in history.stdout, (form, history.stdout + history.stderr)
+        repacked = run_crawler("export-wacz", str(form), "-o", str(tmp_path / f"re-{form.name}.wacz"))
+        assert repacked.code == 0, (form, repacked.stderr)

@@ -153,7 +153,10 @@ def test_a_port_in_use_is_a_clear_error(archive):
 
 def test_usage_errors(tmp_path):
     result = run_crawler("serve", str(tmp_path / "nowhere"))
-    assert result.code == 2 and "no warc/ folder" in result.stderr
+    assert result.code == 2 and "does not exist" in result.stderr
+    (tmp_path / "notes.txt").write_text("not an archive")
+    neither = run_crawler("serve", str(tmp_path / "notes.txt"))
+    assert neither.code == 2 and "neither an archive folder" in neither.stderr
     no_credentials = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
                           "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
     remote = run_crawler("serve", "s3://bucket/news", env=no_credentials)
@@ -183,3 +186,27 @@ def test_start_page_escapes_what_it_lists():
     assert 'href="/archive/20240307120000/http://example.com/a?b=&quot;c&quot;&amp;d=%7Be%7D"' in page_html
     assert "(version 2)" in page_html and "<td>2024-01-30</td><td>2024-03-07 12:00</td>" in page_html
     assert page_html.startswith("{% raw %}") and page_html.rstrip().endswith("{% endraw %}")
+
+
+@needs_pywb
+def test_a_wacz_file_is_served_like_a_folder(archive, tmp_path, news_server):
+    wacz = tmp_path / "package.wacz"
+    assert run_crawler("export-wacz", str(archive), "-o", str(wacz)).code == 0
+    port = _free_port()
+    log = tmp_path / "serve.out"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "crawler", "serve", str(wacz), "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ARCHIVE_PYWB_BIN": str(PYWB_BIN)})
+    try:
+        deadline = time.monotonic() + 120
+        while "serving" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        links = article_links(fetch(f"http://127.0.0.1:{port}/"))
+        assert DW_TITLE in links
+        replayed = fetch(f"http://127.0.0.1:{port}" + links[DW_TITLE])
+        assert "<html" in replayed.lower()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)

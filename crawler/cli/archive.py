@@ -66,11 +66,37 @@ def _mirror_remote(location: Any) -> Path:
 
 
 def _archive_root(text: str | None, command: str) -> Path:
+    """An archive folder for any form an archive comes in: the folder itself, a WACZ file
+    (unpacked once into a cache), or WARC files (a file, or a folder of them: linked into one)."""
+    import hashlib
+    import tempfile
+
+    from storage.wacz import WaczError, unpack_wacz
+
     root = _local_archive(text, command)
-    if not (root / "warc").is_dir():
-        hint = "" if root.exists() else " (it does not exist)"
-        raise UsageError(f"{root} is not an archive folder: it has no warc/ folder{hint}")
-    return root
+    if (root / "warc").is_dir():
+        return root
+    if not root.exists():
+        raise UsageError(f"{root} does not exist")
+    stat = root.stat()
+    key = hashlib.sha1(f"{root.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    derived = Path(tempfile.gettempdir()) / "newsarchive-derived" / f"{root.name}-{key}"
+    if root.is_file() and root.name.endswith(".wacz"):
+        try:
+            return unpack_wacz(root, derived)
+        except (WaczError, OSError) as exc:
+            raise UsageError(exc) from None
+    warcs = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()
+                                               and p.name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")))
+    if not warcs or not warcs[0].name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
+        raise UsageError(f"{root} is neither an archive folder (with warc/), a WACZ file nor WARC files")
+    (derived / "warc").mkdir(parents=True, exist_ok=True)
+    (derived / "json").mkdir(exist_ok=True)
+    for warc in warcs:
+        link = derived / "warc" / warc.name
+        if not link.exists():
+            link.symlink_to(warc.resolve())
+    return derived
 
 
 def _index_dir(settings: Any) -> Path:
@@ -80,7 +106,7 @@ def _index_dir(settings: Any) -> Path:
 
 def _archive_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archive", metavar="URI",
-                        help="archive: path or file:///path (default ./archive); for lookup/get also a WARC or WACZ file")
+                        help="the archive: a folder, file:///path, a WACZ file or WARC files (default ./archive)")
 
 
 def _set_option(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +123,11 @@ def add_archive_commands(sub: Any) -> None:
     _archive_option(replay)
     _set_option(replay)
     replay.set_defaults(func=cmd_replay)
+
+    history = sub.add_parser("history", help="the archived versions of a URL, with the text diff between them")
+    history.add_argument("url", metavar="URL")
+    _archive_option(history)
+    history.set_defaults(func=cmd_history)
 
     index = sub.add_parser("index", help="(re)build the archive's CDXJ index, index/index.cdxj")
     index.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
@@ -230,6 +261,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if problems else EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from crawler.archive.history import render, version_texts
+
+    root = _archive_root(_positional_archive(args) if hasattr(args, "archive_pos") else args.archive, "history")
+    versions = version_texts(root, args.url)
+    for line in render(args.url, versions):
+        print(line)
+    return EXIT_OK if versions else EXIT_PARTIAL
+
+
 # -- index, lookup, get ----------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
     from storage.archive_index import closed_warcs, rebuild_index, update_index
@@ -253,6 +294,40 @@ def cmd_index(args: argparse.Namespace) -> int:
 class _Opened:
     index: Any
     reader: Callable[[], Any]
+    root: Path | None = None  # an archive folder (its JSON lines name canonical URLs)
+
+
+def _matching_urls(opened: _Opened, url: str, command: str) -> list[str]:
+    """The capture URLs to look `url` up under, as people paste URLs: the URL as given; else
+    without tracking parameters (utm_*, fbclid, ...); else captured URLs that are `url` once
+    their own tracking parameters are dropped (a page archived from a feed link); else the page
+    that declared `url` its canonical URL. Says which matched when it is not the URL given."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from crawler.fetch.urls import strip_tracking
+    from storage.wacz import iter_json_lines
+
+    if opened.index.lookup(url):
+        return [url]
+    clean = strip_tracking(url)
+    if clean != url and opened.index.lookup(clean):
+        say(command, f"no capture of {url}; found {clean} (the URL without tracking parameters)")
+        return [clean]
+    parts = urlsplit(clean)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        tracked = sorted({c.url for c in opened.index.prefix(urlunsplit(parts._replace(query="", fragment="")))
+                          if strip_tracking(c.url) == clean})
+        if tracked:
+            say(command, f"no capture of {url}; found {', '.join(tracked)} (with tracking parameters)")
+            return tracked
+    if opened.root is not None:
+        declared = sorted({str(line.get("final_url") or line.get("url")) for line in iter_json_lines(opened.root, lambda _t: None)
+                           if line.get("canonical_url") in (url, clean) and line.get("warc")})
+        found = [u for u in declared if opened.index.lookup(u)]
+        if found:
+            say(command, f"no capture of {url}; found {', '.join(found)} (which declared it its canonical URL)")
+            return found
+    return [url]
 
 
 def _open_index(text: str | None, command: str, args: argparse.Namespace) -> _Opened:
@@ -274,7 +349,7 @@ def _open_index(text: str | None, command: str, args: argparse.Namespace) -> _Op
                 raise FatalError(f"cannot build the index of {path}: {exc}") from None
             say(command, f"cannot update the index of {path} ({exc}); searching it as it is")
         index = CdxjIndex(index_path(path))
-        return _Opened(index, lambda: ArchiveReader(path / "warc", index))
+        return _Opened(index, lambda: ArchiveReader(path / "warc", index), path)
     try:
         reader = ArchiveReader.open(path, _index_dir(settings_from(args)),
                                     on_error=lambda exc: say(command, f"{exc} (its later records are not indexed)"))
@@ -308,7 +383,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
                 and (to_ts is None or c.timestamp[: len(to_ts)] <= to_ts)
             )
         else:
-            captures = opened.index.lookup(args.url, from_ts, to_ts)
+            captures = [c for u in _matching_urls(opened, args.url, "lookup") for c in opened.index.lookup(u, from_ts, to_ts)]
         for capture in captures:
             if args.limit is not None and found >= args.limit:
                 break
@@ -338,7 +413,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     at = _timestamp(args.at, "--at")
     opened = _open_index(args.archive, "get", args)
     try:
-        capture = opened.index.closest(args.url, at)
+        capture = opened.index.closest(_matching_urls(opened, args.url, "get")[0], at)
     except CdxjFormatError as exc:
         raise FatalError(exc) from None
     if capture is None:

@@ -166,25 +166,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_OK if result["reason"] is None else EXIT_PARTIAL
 
 
-def cmd_history(args: argparse.Namespace) -> int:
-    from crawler.archive.history import render, version_texts
-    from storage.archive import ArchiveURIError, parse_archive_uri
-
-    try:
-        location = parse_archive_uri(args.archive)
-    except ArchiveURIError as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if location.path is None:
-        print("crawler: history reads a local archive (its state folder)", file=sys.stderr)
-        return EXIT_USAGE
-    versions = version_texts(location.path, args.url)
-    for line in render(args.url, versions):
-        print(line)
-    return EXIT_OK if versions else EXIT_PARTIAL
-
-
-
 def add_crawl_commands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser, *, from_archive: bool = True) -> None:
         p.add_argument("--archive", metavar="URI", help="archive location: path, file:///path or s3://bucket/prefix (default ./archive)")
@@ -221,11 +202,6 @@ def add_crawl_commands(sub: Any) -> None:
     extract.add_argument("--content-type", default=None, help="the Content-Type header it was served with")
     extract.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
     extract.set_defaults(func=cmd_extract)
-
-    history = sub.add_parser("history", help="the archived versions of a URL, with the text diff between them")
-    history.add_argument("url", metavar="URL")
-    history.add_argument("--archive", metavar="URI", help="archive location (default ./archive)")
-    history.set_defaults(func=cmd_history)
 
     upload = sub.add_parser("upload", help="ship the files a remote archive's spool still holds")
     common(upload, from_archive=False)

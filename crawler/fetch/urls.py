@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
 
@@ -57,6 +57,23 @@ def redact_url(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return parts._replace(netloc=f"***@{host}").geturl()
+
+
+# Query parameters that only say where a click came from (campaigns, ad clicks, newsletters,
+# DW's RSS "maca"): a page is the same without them.
+TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid",
+                             "mc_eid", "igshid", "mkt_tok", "_hsenc", "_hsmi", "maca", "ncid", "cmpid", "ocid"})
+
+
+def strip_tracking(url: str) -> str:
+    """The URL without tracking parameters (utm_* and TRACKING_PARAMS) and without a fragment."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    kept = [pair for pair in parse_qsl(parts.query, keep_blank_values=True)
+            if not pair[0].lower().startswith("utm_") and pair[0].lower() not in TRACKING_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(kept), fragment=""))
 
 
 def read_url_lines(lines: Iterable[str | bytes], name: str = "<input>",
