@@ -9,6 +9,8 @@ from __future__ import annotations
 from scrapy.settings import default_settings as scrapy_defaults
 
 BOT_NAME = "newsarchive"
+# `scrapy crawl SOURCE` behaves as `crawler crawl SOURCE` (summary, exit statuses, the archive).
+COMMANDS_MODULE = "crawler.cli.scrapy_commands"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 

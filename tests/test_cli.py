@@ -286,3 +286,20 @@ def test_every_archive_reading_command_takes_wacz_and_warc_files(news_server, tm
             assert history.code == 0 and "version 1" in history.stdout, (form, history.stdout + history.stderr)
         repacked = run_crawler("export-wacz", str(form), "-o", str(tmp_path / f"re-{form.name}.wacz"))
         assert repacked.code == 0, (form, repacked.stderr)
+
+
+def test_scrapy_crawl_says_and_returns_what_crawler_crawl_does(tmp_path):
+    """Every discovery URL of the source fails (an empty archive answers for the web): the same
+    summary and exit status 1 as `crawler crawl`, the archive where -s ARCHIVE_URI says."""
+    from sourcefixtures import SiteFixture, write_fixture
+
+    warcs = write_fixture(SiteFixture("dw", [], {}, [], [], []), tmp_path / "fixture")
+    archive = tmp_path / "archive"
+    common = ("-s", f"ARCHIVE_URI={archive}", "-s", f"ARCHIVE_REPLAY_FROM={warcs}",
+              "-s", f"ARCHIVE_REPLAY_INDEX_DIR={tmp_path / 'index'}")
+    ours = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "DW", *common], cwd=REPO, capture_output=True,
+                          text=True, timeout=240)
+    theirs = run_crawler("crawl", "dw", *common)
+    assert ours.returncode == theirs.code == 1, ours.stdout + ours.stderr
+    assert "failed: 3" in ours.stdout and f"archive: {archive}" in ours.stdout
+    assert not (REPO / "archive").exists()
