@@ -6,11 +6,12 @@ from typing import Any, AsyncIterator, Iterable
 
 from scrapy import Request
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 
 from crawler import meta
 from crawler.pipeline.items import unfetched_item
 from spiders.base import ArchiveSpider
-from spiders.registry import source_for_url
+from spiders.registry import source_for_url, source_slots
 
 
 class IngestSpider(ArchiveSpider):
@@ -24,6 +25,12 @@ class IngestSpider(ArchiveSpider):
         self.max_depth = int(depth)
         self.expected_pages = len(self.urls)
 
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # a cited page on a known source waits that source's delay between requests
+        settings.set("DOWNLOAD_SLOTS", source_slots(settings.getdict("DOWNLOAD_SLOTS")), priority="spider")
+
     async def start(self) -> AsyncIterator[Request | dict[str, Any]]:
         # Scrapy's URL length filter drops a longer request with a log line only: a URL given
         # gets its line instead.
@@ -36,7 +43,8 @@ class IngestSpider(ArchiveSpider):
                 yield self.page_request(url, depth=0)
 
     def page_request(self, url: str, depth: int) -> Request:
-        """A URL on a known source is fetched under that source's rules (robots, name)."""
+        """A URL on a known source is fetched under that source's rules: its name, robots.txt
+        decision, and (DOWNLOAD_SLOTS, see update_settings) delay and parallel requests."""
         facts: dict[str, Any] = {meta.DEPTH: depth, meta.SOURCE: self.name}
         source = source_for_url(url)
         if source is not None:

@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 from crawler import meta
 from spiders.base import SourceSpider
 from spiders.ingest import IngestSpider
-from spiders.registry import SOURCES, SPIDERS
+from spiders.registry import SPIDERS, source_slots
 
 INGEST = "ingest"
 
@@ -42,12 +42,7 @@ class WorkerSpider(Spider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
-        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-        for source in SOURCES.values():
-            for domain in source.domains:
-                for host in (domain, f"www.{domain}"):
-                    slots.setdefault(host, {"concurrency": source.concurrency, "delay": source.delay})
-        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        settings.set("DOWNLOAD_SLOTS", source_slots(settings.getdict("DOWNLOAD_SLOTS")), priority="spider")
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         # Just before the address guard (50): robots.txt of hosts that allowed work may reach.
         middlewares.setdefault("crawler.distributed.allow.RobotsAllowPrivateMiddleware", 49)

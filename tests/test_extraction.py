@@ -232,6 +232,7 @@ def test_result_has_exactly_the_contract_keys() -> None:
         "text",
         "word_count",
         "links",
+        "citations",
         "paywalled",
         "text_digest",
         "reason",

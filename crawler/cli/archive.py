@@ -129,6 +129,14 @@ def add_archive_commands(sub: Any) -> None:
     _archive_option(history)
     history.set_defaults(func=cmd_history)
 
+    citations = sub.add_parser("citations", help="what an article cites, and what the archive holds of each source")
+    citations.add_argument("url", metavar="URL")
+    citations.add_argument("--depth", type=int, default=1, metavar="N",
+                           help="also list what archived sources cite, down to N levels (default 1)")
+    citations.add_argument("--json", action="store_true", help="one JSON object with the tree")
+    _archive_option(citations)
+    citations.set_defaults(func=cmd_citations)
+
     index = sub.add_parser("index", help="(re)build the archive's CDXJ index, index/index.cdxj")
     index.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
     index.add_argument("--update", action="store_true", help="only index WARC files that are not indexed yet")
@@ -269,6 +277,25 @@ def cmd_history(args: argparse.Namespace) -> int:
     for line in render(args.url, versions):
         print(line)
     return EXIT_OK if versions else EXIT_PARTIAL
+
+
+def cmd_citations(args: argparse.Namespace) -> int:
+    from crawler.archive.citations import ArchiveLines, citation_tree, render
+
+    if args.depth < 0:
+        raise UsageError("--depth must be 0 or more")
+    root = _archive_root(args.archive, "citations")
+    lines = ArchiveLines.read(root, lambda problem: say("citations", problem))
+    tree = citation_tree(lines, args.url, args.depth)
+    if tree is None:
+        say("citations", f"the archive holds no capture of {args.url}")
+        return EXIT_PARTIAL
+    if args.json:
+        print(json.dumps(tree, ensure_ascii=False))
+    else:
+        for line in render(tree):
+            print(line)
+    return EXIT_OK
 
 
 # -- index, lookup, get ----------------------------------------------------------------------------

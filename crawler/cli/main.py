@@ -33,6 +33,8 @@ COMMANDS = {
     "replay": ("0 every record was replayed; 1 some files or records could not be read (the rest was); "
                "2 bad usage or settings; 3 the output cannot be written",
                "crawler replay archive/warc --out again.jsonl"),
+    "citations": ("0 the article is in the archive (its tree was shown); 1 the archive holds no capture of it; "
+                  "2 bad usage", "crawler citations https://www.dw.com/en/x/a-1 --depth 2"),
     "index": ("0 the index is complete; 1 some files could not be read (the rest is indexed); 2 bad usage",
               "crawler index ./archive"),
     "lookup": ("0 captures were found; 1 none; 2 bad usage", "crawler lookup https://www.dw.com/en/x/a-1"),

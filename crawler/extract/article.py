@@ -5,7 +5,7 @@ trafilatura does the main-content detection; around it we
 2. read metadata from meta tags, JSON-LD and htmldate (offline) on the raw tree,
 3. strip boilerplate from the DOM before trafilatura (``clean_tree``),
 4. drop boilerplate paragraphs from trafilatura's output (``clean_paragraphs``),
-5. render paragraphs, collect the links cited in the body, detect the language.
+5. render paragraphs, find what the article cites (crawler/extract/citations.py), detect the language.
 
 ``extract`` is a pure function of its arguments: it runs in worker processes and must
 give the same JSON when re-run on archived bytes.
@@ -37,6 +37,7 @@ from trafilatura.utils import is_dubious_html, repair_faulty_html
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
+from crawler.extract.citations import find_citations
 from crawler.extract.cleaning.authors import (
     choose_authors,
     dom_authors,
@@ -44,7 +45,7 @@ from crawler.extract.cleaning.authors import (
     split_authors,
 )
 from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page
-from crawler.extract.cleaning.rules import is_share_link, load_rules
+from crawler.extract.cleaning.rules import load_rules
 from crawler.extract.cleaning.text import TextReport, clean_paragraphs
 from crawler.extract.options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
 
@@ -74,7 +75,7 @@ def extract(
         _extract(body, url, content_type, options, result)
     except Exception:  # noqa: BLE001 - a crawler must survive any page; the reason says what happened
         result.update(
-            text=None, word_count=0, text_digest=None, links=[], reason="extraction_error"
+            text=None, word_count=0, text_digest=None, links=[], citations=[], reason="extraction_error"
         )
     return result
 
@@ -99,7 +100,7 @@ def _trafilatura_options(options: ExtractOptions) -> Extractor:
 
 def _result() -> dict[str, Any]:
     result: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
-    result.update(authors=[], tags=[], links=[], word_count=0, paywalled=False)
+    result.update(authors=[], tags=[], links=[], citations=[], word_count=0, paywalled=False)
     return result
 
 
@@ -179,9 +180,11 @@ def _extract(
             "paywalled" if result["paywalled"] else ("empty" if not words else "too_short")
         )
         return
+    citations = find_citations(tree, extractor.url, rules, text)
     result.update(
         text=text,
-        links=cited_links(tree, text, extractor.url),
+        links=[citation["url"] for citation in citations],
+        citations=citations,
         word_count=words,
         text_digest="sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest(),
     )
@@ -666,52 +669,6 @@ def detect_language(text: str) -> str | None:
 
 
 # --- body -------------------------------------------------------------------------------------
-
-
-# blocks that hold links, in document order (a block inside another block comes twice;
-# the dict in cited_links keeps the first occurrence); one traversal per tag is far
-# cheaper in libxml2 than one traversal testing every tag
-LINK_BLOCKS = etree.XPath(".//p[.//a[@href]] | .//li[.//a[@href]] | .//dd[.//a[@href]]")
-BLOCK_LINKS = etree.XPath(".//a/@href")
-# a link block shorter than this must be a whole paragraph of the text to count as cited
-# (short nav links such as "Home" would otherwise match anywhere)
-SHORT_BLOCK = 25
-NORMALISED_TEXT = etree.XPath("normalize-space()")
-INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-
-
-def _flat(text: str) -> str:
-    return " ".join(INVISIBLE.sub("", text).split())
-
-
-def cited_links(tree: HtmlElement, text: str, base: str) -> list[str]:
-    """Absolute http(s) links whose paragraph made it into ``text``, in order, deduplicated.
-
-    trafilatura runs without links (see ExtractOptions); a link is cited when the block
-    around it in the (cleaned) page appears in the extracted text.
-    """
-    flat = _flat(text)
-    paragraphs = {_flat(p) for p in text.split("\n\n")}
-    page = base.split("#")[0]
-    links: dict[str, None] = {}
-    for block in LINK_BLOCKS(tree):
-        block_text = _flat(NORMALISED_TEXT(block))
-        if not (block_text in paragraphs if len(block_text) < SHORT_BLOCK else block_text in flat):
-            continue
-        for target in BLOCK_LINKS(block):
-            target = target.strip()
-            if not target or target.startswith("#"):
-                continue
-            absolute = urljoin(base, target).split("#")[0]
-            parts = urlsplit(absolute)
-            if (
-                parts.scheme in ("http", "https")
-                and parts.netloc
-                and absolute != page
-                and not is_share_link(absolute)
-            ):
-                links.setdefault(absolute, None)
-    return list(links)
 
 
 # scripts written without spaces: each character counts as a word

@@ -1,40 +1,43 @@
-"""URLs cited by a local document (text or HTML): inline links and "Sources:" lists."""
+"""The sources a local document cites (`crawler ingest --from-document`): text, Markdown or HTML.
+
+One implementation with pages: text and Markdown become HTML (markdown-it, CommonMark: a
+line "Quellen:" before a list is a lead-in, bare URLs stay text), and the HTML goes through
+`find_citations` as a document without extracted text, so the whole document is the article
+region: its paragraphs' links, source lists, footnotes and URLs written out are cited; its
+navigation, asides, footers and "Related" lists are not.
+"""
 
 from __future__ import annotations
 
-import re
+import functools
 from pathlib import Path
 
-from lxml import html as lxml_html
+import lxml.html
+from markdown_it import MarkdownIt
 
-# A URL in running text; trailing punctuation that closes a sentence or bracket is not part of it.
-_URL_RE = re.compile(r"https?://[^\s<>\"'«»“”‘’]+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}>'\"”’»"
+from crawler.extract.citations import find_citations
+from crawler.extract.cleaning.rules import load_rules
 
-
-def _clean(url: str) -> str:
-    while url and url[-1] in _TRAILING:
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break  # a balanced parenthesis belongs to the URL (Wikipedia style)
-        url = url[:-1]
-    return url
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
-def urls_in_text(text: str) -> list[str]:
-    return [_clean(m.group(0)) for m in _URL_RE.finditer(text)]
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # html off: a "<" in notes is text; breaks on: each line of a plain-text list stays a line
+    return MarkdownIt("commonmark", {"html": False, "breaks": True})
 
 
-def urls_in_html(markup: str | bytes) -> list[str]:
-    tree = lxml_html.fromstring(markup)
-    found = [a.get("href", "").strip() for a in tree.iter("a")]
-    found = [href for href in found if href.lower().startswith(("http://", "https://"))]
-    return found + urls_in_text(tree.text_content())
+def document_citations(raw: bytes, name: str = "document.txt") -> list[dict[str, str]]:
+    """The citations of one document, in order, each URL once."""
+    text = raw.decode("utf-8", errors="replace")
+    looks_html = name.lower().endswith(HTML_SUFFIXES) or text.lstrip()[:1] == "<"
+    markup = text if looks_html else _markdown().render(text)
+    if not markup.strip():
+        return []
+    tree = lxml.html.document_fromstring(markup)
+    return find_citations(tree, Path(name).absolute().as_uri(), load_rules())
 
 
 def cited_urls(path: Path) -> list[str]:
-    """Every http(s) URL the document cites, in order of appearance, each once."""
-    raw = path.read_bytes()
-    text = raw.decode("utf-8", errors="replace")
-    looks_html = path.suffix.lower() in (".html", ".htm") or text.lstrip()[:1] == "<"
-    urls = urls_in_html(raw) if looks_html and text.strip() else urls_in_text(text)
-    return list(dict.fromkeys(u for u in urls if u))
+    """Every http(s) URL the document at ``path`` cites, in order of appearance, each once."""
+    return [citation["url"] for citation in document_citations(path.read_bytes(), str(path))]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from crawler.extract.cleaning import rules
 
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 
 RESULT_KEYS = (
     "title",
@@ -26,6 +26,7 @@ RESULT_KEYS = (
     "text",
     "word_count",
     "links",
+    "citations",
     "paywalled",
     "text_digest",
     "reason",

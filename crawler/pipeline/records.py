@@ -68,7 +68,7 @@ def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, A
     for name in RESULT_KEYS:
         if name in ("canonical_url", "reason"):
             continue
-        default: Any = [] if name in ("authors", "tags", "links") else None
+        default: Any = [] if name in ("authors", "tags", "links", "citations") else None
         if name == "word_count":
             default = 0
         elif name == "paywalled":

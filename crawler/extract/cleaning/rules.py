@@ -57,6 +57,11 @@ class Rules:
     comment_button: re.Pattern[str]
     paywall_button: re.Pattern[str]
     related_heading: re.Pattern[str]
+    source_heading: re.Pattern[str]
+    footnote_heading: re.Pattern[str]
+    # could a text hold a source or footnote lead-in? (before looking for one)
+    lead_in_prefilter: Prefilter
+    lead_in_at: re.Pattern[str]
     # (category, patterns anchored at the start, patterns matching anywhere)
     paragraph: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]
     paragraph_prefilter: Prefilter
@@ -315,6 +320,15 @@ def load_rules(languages: tuple[str, ...] = LANGUAGES) -> Rules:
         comment_button=_alternation(merged("comment_buttons"), full=True),
         paywall_button=_alternation(merged("paywall_buttons"), full=True),
         related_heading=_alternation(merged("related_headings"), full=True),
+        source_heading=_alternation(merged("source_headings"), full=True),
+        footnote_heading=_alternation(merged("footnote_headings"), full=True),
+        lead_in_prefilter=Prefilter.build(merged("source_headings") + merged("footnote_headings"), min_prefix=4),
+        # a lead-in word is a label: a colon, the end, or (a heading run into the next text)
+        # a capital letter or number follows it; "sources said" is no lead-in
+        lead_in_at=re.compile(
+            "(?i:" + _alternation(merged("source_headings") + merged("footnote_headings")).pattern + ")"
+            r"(?=\s*:|\s*$|[A-Z0-9\[(])"
+        ),
         paragraph=tuple(
             (
                 cat,
