@@ -39,6 +39,14 @@ def count(settings: BaseSettings, name: str, *, allow_zero: bool = False) -> int
     return value
 
 
+def flag(settings: BaseSettings, name: str) -> bool:
+    """A True/False setting."""
+    try:
+        return settings.getbool(name)
+    except ValueError:
+        raise SettingError(f"{name} is True or False (or 1 or 0), got {settings.get(name)!r}") from None
+
+
 def seconds(settings: BaseSettings, name: str) -> float:
     """A duration setting in seconds, >= 0."""
     try:
@@ -168,6 +176,29 @@ class FollowConfig:
     def from_settings(cls, settings: BaseSettings) -> FollowConfig:
         return cls(max_per_page=count(settings, "ARCHIVE_MAX_CITATIONS_PER_PAGE", allow_zero=True),
                    max_per_crawl=count(settings, "ARCHIVE_MAX_CITED_PAGES", allow_zero=True))
+
+
+@dataclass(frozen=True)
+class RequisitesConfig:
+    """Which page requisites are fetched, and how much of them (ARCHIVE_REQUISITES_*)."""
+
+    enabled: bool
+    iframes: bool
+    media_bytes: int  # 0: no audio or video
+    max_bytes: int
+    page_bytes: int
+    per_page: int
+    obey_robots: bool
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> RequisitesConfig:
+        return cls(enabled=flag(settings, "ARCHIVE_REQUISITES"),
+                   iframes=flag(settings, "ARCHIVE_REQUISITES_IFRAMES"),
+                   media_bytes=count(settings, "ARCHIVE_REQUISITES_MEDIA_BYTES", allow_zero=True),
+                   max_bytes=count(settings, "ARCHIVE_REQUISITES_MAX_BYTES"),
+                   page_bytes=count(settings, "ARCHIVE_REQUISITES_PAGE_BYTES"),
+                   per_page=count(settings, "ARCHIVE_REQUISITES_PER_PAGE", allow_zero=True),
+                   obey_robots=flag(settings, "ARCHIVE_REQUISITES_OBEY_ROBOTS"))
 
 
 def split_sources(value: Any) -> list[str]:
@@ -380,6 +411,7 @@ def check_settings(settings: BaseSettings) -> None:
     WorkerConfig.from_settings(settings)
     PolitenessConfig.from_settings(settings)
     FollowConfig.from_settings(settings)
+    RequisitesConfig.from_settings(settings)
     extract_options(settings)
     progress_interval(settings)
     networks(settings, "ARCHIVE_ALLOW_NETWORKS")

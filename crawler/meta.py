@@ -15,6 +15,8 @@ LISTING = "listing"  # what the sitemap or feed said of an article (title, publi
 ALLOW_PRIVATE = "allow_private"  # the address guard lets this request reach non-public hosts
 DONT_OBEY_ROBOTS = "dont_obey_robotstxt"  # (Scrapy's) the source does not obey robots.txt
 DELEGATE = "delegate"  # distributed worker: the spider whose callbacks handle the response
+REQUISITE = "requisite"  # a page requisite: {"page": URL of the page that needs it, "kind": "stylesheet"...}
+MAX_BODY = "archive_max_body"  # this request's body cap in bytes, below ARCHIVE_MAX_BODY_BYTES (requisites)
 ROBOTS_FOR = "robots_for"  # this robots.txt request is the one its host's rules are read from
 
 # --- set by the download handlers ------------------------------------------------------------

@@ -79,6 +79,8 @@ class RunSummary:
     write_failure: str | None = None  # the archive could not be written: the crawl stopped there
     warc_files: list[str] = field(default_factory=list)
     json_files: list[str] = field(default_factory=list)
+    requisites: Counter[str] = field(default_factory=Counter)  # page requisites: fetched, unchanged, failed
+    requisite_reasons: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def of(cls, sessions: Sequence[Any], extra_rejected: Sequence[tuple[str, str]] = ()) -> RunSummary:
@@ -86,6 +88,8 @@ class RunSummary:
         for session in sessions:
             summary.counts.update(session.outcomes.counts)
             summary.reasons.update(session.outcomes.reasons)
+            summary.requisites.update(session.outcomes.requisites)
+            summary.requisite_reasons.update(session.outcomes.requisite_reasons)
             summary.bytes += session.outcomes.bytes
             summary.failures.extend(session.outcomes.failures)
             summary.notes.extend(session.outcomes.notes.values())
@@ -115,7 +119,18 @@ class RunSummary:
                 f"unchanged: {c['unchanged']}  failed: {c['failed']}  blocked: {c['blocked']}  "
                 f"rejected: {c['rejected']}")
 
+    def requisites_line(self) -> str | None:
+        """Page requisites: how many were fetched, unchanged, failed (and why); None if none."""
+        r = self.requisites
+        if not sum(r.values()):
+            return None
+        why = ", ".join(f"{reason} {n}" for reason, n in self.requisite_reasons.most_common(4))
+        return (f"requisites: fetched {r['fetched']}  unchanged {r['unchanged']}  failed {r['failed']}"
+                + (f"  ({why})" if why else ""))
+
     def as_dict(self) -> dict[str, Any]:
         return {**{name: self.counts[name] for name in OUTCOMES}, "bytes": self.bytes,
+                "requisites": {name: self.requisites[name] for name in ("fetched", "unchanged", "failed")},
+                "requisite_reasons": dict(self.requisite_reasons),
                 "reasons": dict(self.reasons), "notes": self.notes, "write_failure": self.write_failure, "crawl_seconds": round(self.seconds, 2),
                 "archive": self.archives, "warc_files": self.warc_files, "json_files": self.json_files}

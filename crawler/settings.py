@@ -58,6 +58,27 @@ ARCHIVE_OPERATOR = ""
 ARCHIVE_PREFIX = ""
 # Seconds between progress lines while crawling; 0 turns them off.
 ARCHIVE_PROGRESS_INTERVAL = 5.0
+# Page requisites: the stylesheets, scripts, images, icons and fonts an archived HTML page needs
+# to look right in replay are fetched soon after it, each once per crawl (crawler/extract/requisites.py,
+# spiders/requisites.py). --no-requisites turns it off.
+ARCHIVE_REQUISITES = True
+# Also the documents of the page's iframes (one level deep: not the iframes' own iframes).
+ARCHIVE_REQUISITES_IFRAMES = False
+# A requisite larger than this is cut (archived with WARC-Truncated: length). News sites' largest
+# stylesheets and hero images run to a few MB.
+ARCHIVE_REQUISITES_MAX_BYTES = 10 * 1024 * 1024
+# Also audio and video files, each cut at this many bytes; 0: none (the default: a news video
+# runs to hundreds of MB and is rarely needed to read the page).
+ARCHIVE_REQUISITES_MEDIA_BYTES = 0
+# Obey each requisite host's robots.txt (the default, as for pages); False is an operator's
+# decision (some CDNs disallow everything and their pages then replay unstyled).
+ARCHIVE_REQUISITES_OBEY_ROBOTS = True
+# Bytes of requisites fetched at most for one page (its stylesheets' fonts and images included);
+# the rest are left. A news page needs 1-5 MB.
+ARCHIVE_REQUISITES_PAGE_BYTES = 50 * 1024 * 1024
+# Requisites fetched at most for one page (a stylesheet's url()s count for its page); 0: no limit.
+# News pages ask for 50-150; a stylesheet with thousands of url()s is a sprite sheet or a trap.
+ARCHIVE_REQUISITES_PER_PAGE = 300
 # pywb's bin folder (its own venv), for `crawler serve`; empty: the ARCHIVE_PYWB_BIN environment
 # variable, else <repo>/.tools/pywb/bin, else the PATH.
 ARCHIVE_PYWB_BIN = ""

@@ -22,10 +22,11 @@ from twisted.python.failure import Failure
 
 from crawler import meta
 from crawler.capture.session import ArchiveSession
-from crawler.config import FollowConfig
+from crawler.config import FollowConfig, RequisitesConfig
 from crawler.dates import parse_when
-from crawler.pipeline.items import RECORDED, failure_item, page_item, record_written
+from crawler.pipeline.items import RECORDED, WANTS_REQUISITES, failure_item, page_item, record_written
 from spiders.discovery import Listing, newest_first, parse_feed, parse_sitemap
+from spiders.requisites import RequisiteFetcher
 
 
 class ArchiveSpider(Spider):
@@ -42,11 +43,15 @@ class ArchiveSpider(Spider):
     max_depth = 0
     follow = FollowConfig(max_per_page=0, max_per_crawl=0)
     cited_pages = 0  # cited pages requested so far in this crawl
+    requisites = RequisiteFetcher(RequisitesConfig(enabled=False, iframes=False, media_bytes=0, max_bytes=1,
+                                                   page_bytes=1, per_page=0, obey_robots=True))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.follow = FollowConfig.from_settings(crawler.settings)
+        spider.requisites = RequisiteFetcher(RequisitesConfig.from_settings(crawler.settings), crawler,
+                                             spider._note, (spider.requisite_fetched, spider.requisite_failed))
         # An item dropped or failed in a pipeline gets no record: its callback must not wait.
         for signal in (signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider._no_record, signal=signal)
@@ -59,13 +64,18 @@ class ArchiveSpider(Spider):
 
     async def archive_page(self, response: Response, source: str) -> AsyncIterator[Any]:
         item = page_item(response, source)
-        if item["depth"] >= self.max_depth:
+        follow = item["depth"] < self.max_depth
+        item[WANTS_REQUISITES] = self.requisites.enabled and response.status < 300
+        if not follow and not item[WANTS_REQUISITES]:
             yield item
             return
         recorded = item[RECORDED] = asyncio.get_running_loop().create_future()
         yield item
         record = await recorded
-        if record is not None:
+        found = (item.get("extraction") or {}).get("requisites") or ()
+        for request in self.requisites.for_page(response.url, found, source):
+            yield request  # first: a page's requisites are fetched soon after it
+        if record is not None and follow:
             for request in self._capped(self.cited_requests(record), record["url"]):
                 yield request
 
@@ -89,6 +99,12 @@ class ArchiveSpider(Spider):
         if session is not None and key not in session.outcomes.notes:
             session.outcomes.note(key, text)
             self.logger.warning(text)
+
+    def requisite_fetched(self, response: Response) -> Iterator[Request]:
+        return self.requisites.fetched(response)
+
+    def requisite_failed(self, failure: Failure) -> None:
+        self.requisites.failed(failure)
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         request = failure.request  # type: ignore[attr-defined]
@@ -248,6 +264,7 @@ class SourceSpider(ArchiveSpider):
         links = [Listing(urljoin(response.url, href)) for href in response.css("a::attr(href)").getall()]
         seen: set[str] = set()
         unique = [link for link in links if not (link.url in seen or seen.add(link.url))]
+        yield from self.requisites.for_response(response, self.name)
         yield from self._articles(unique)
 
     def parse_article(self, response: Response) -> AsyncIterator[Any]:

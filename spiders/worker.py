@@ -19,14 +19,17 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler import meta
+from crawler.config import RequisitesConfig
 from spiders.base import SourceSpider
 from spiders.ingest import IngestSpider
 from spiders.registry import SPIDERS, source_slots
+from spiders.requisites import RequisiteFetcher
 
 INGEST = "ingest"
 
@@ -38,6 +41,14 @@ class WorkerSpider(Spider):
         super().__init__(**kwargs)
         self._delegates: dict[str, Spider] = {}
         self.expected_pages = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WorkerSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # the delegates' requisites come back to this spider's methods of the same names
+        spider.requisites = RequisiteFetcher(RequisitesConfig.from_settings(crawler.settings), crawler, None,
+                                             (spider.requisite_fetched, spider.requisite_failed))
+        return spider
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -63,6 +74,8 @@ class WorkerSpider(Spider):
                 spider = SPIDERS[name]()
             else:
                 raise ValueError(f"unknown source {name!r} (known: {', '.join(sorted(SPIDERS))})")
+            if hasattr(self, "requisites") and hasattr(spider, "requisites"):
+                spider.requisites = self.requisites
             self._delegates[name] = spider
         return spider
 
@@ -124,6 +137,12 @@ class WorkerSpider(Spider):
 
     def parse_article(self, response: Response) -> AsyncIterator[Any]:
         return self._run(response, "parse_article")
+
+    def requisite_fetched(self, response: Response) -> AsyncIterator[Any]:
+        return self._run(response, "requisite_fetched")
+
+    def requisite_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        return self._run(failure, "requisite_failed")
 
 
 async def _as_async(results: Iterable[Any]) -> AsyncIterator[Any]:

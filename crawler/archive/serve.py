@@ -169,11 +169,45 @@ def pywb_config(root: Path, collection: str = COLLECTION) -> dict[str, Any]:
     }
 
 
+# pywb's frameless replay has no banner unless templates/custom_banner.html gives one (it is
+# included in the replayed page's <head>): ours adds a bar at the bottom of the page, out of the
+# page's own layout, saying it is an archived copy, of which URL, from when, with a link to
+# pywb's list of the URL's captures. Jinja fills in the capture; the script only builds the bar.
+BANNER = """<script>
+(function () {
+  var capture = {url: {{ cdx.url | tojson }}, ts: {{ cdx.timestamp | tojson }}, prefix: {{ wb_prefix | tojson }}};
+  function when(ts) {
+    return ts.slice(0, 4) + "-" + ts.slice(4, 6) + "-" + ts.slice(6, 8) + " " + ts.slice(8, 10) + ":" +
+      ts.slice(10, 12) + ":" + ts.slice(12, 14) + " UTC";
+  }
+  function show() {
+    if (window !== window.top || document.getElementById("archive-banner") || !document.body) return;
+    var bar = document.createElement("div");
+    bar.id = "archive-banner";
+    bar.setAttribute("style", "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;margin:0;" +
+      "padding:4px 10px;font:13px/1.4 sans-serif;background:#111;color:#eee;text-align:left");
+    var text = document.createElement("span");
+    text.textContent = "Archived copy of " + capture.url + ", captured " + when(capture.ts) + " \u00b7 ";
+    var all = document.createElement("a");
+    all.textContent = "all captures";
+    all.setAttribute("style", "color:#9cf");
+    all.href = capture.prefix + "*/" + capture.url;
+    bar.appendChild(text);
+    bar.appendChild(all);
+    document.body.appendChild(bar);
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", show); } else { show(); }
+})();
+</script>
+"""
+
+
 def write_home(home: Path, root: Path, *, title: str, collection: str = COLLECTION) -> int:
-    """Write pywb's config.yaml (JSON is YAML) and our start page into `home`; returns the
-    number of articles listed."""
+    """Write pywb's config.yaml (JSON is YAML), the replay banner and our start page into
+    `home`; returns the number of articles listed."""
     (home / "templates").mkdir(parents=True, exist_ok=True)
     (home / "config.yaml").write_text(json.dumps(pywb_config(root, collection), indent=2), encoding="utf-8")
+    (home / "templates" / "custom_banner.html").write_text(BANNER, encoding="utf-8")
     items = articles(root)
     page = home / "templates" / "index.html"
     tmp = page.with_name(".index.html.tmp")

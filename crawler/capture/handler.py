@@ -69,15 +69,17 @@ class CaptureHTTPDownloadHandler(HTTP11DownloadHandler):
         # signal: each counts only the bodies it downloads itself (else http and https each
         # counted every chunk, and bodies were cut at half the limit).
         self._downloading: weakref.WeakSet[Request] = weakref.WeakSet()
-        if self._max_body:
-            crawler.signals.connect(self._count_bytes, signal=signals.bytes_received)
+        crawler.signals.connect(self._count_bytes, signal=signals.bytes_received)
 
     def _count_bytes(self, data: bytes, request: Request) -> None:
         if request not in self._downloading:
             return
+        limit = min(filter(None, (self._max_body, request.meta.get(meta.MAX_BODY))), default=0)
+        if not limit:
+            return
         received = request.meta.get(meta.BYTES_RECEIVED, 0) + len(data)
         request.meta[meta.BYTES_RECEIVED] = received
-        if received > self._max_body:
+        if received > limit:
             request.meta[meta.TRUNCATED] = "length"
             raise StopDownload(fail=False)
 

@@ -95,7 +95,7 @@ class ConditionalRequestMiddleware:
         if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
             return None
         prev = self.state.previous(request.url)
-        if prev is None or prev.status != 200 or not prev.json_done:
+        if prev is None or prev.status != 200 or not (prev.json_done or request.meta.get(meta.REQUISITE)):
             return None  # nothing to compare with (or its article was never written: fetch in full)
         if prev.etag:
             request.headers[b"If-None-Match"] = prev.etag.encode("latin-1")

@@ -52,6 +52,8 @@ class Outcomes:
     bytes: int = 0  # payload bytes written to WARC response records
     notes: dict[str, str] = field(default_factory=dict)  # limits reached and the like, for the summary
     seconds: float = 0.0  # how long the crawl ran (Scrapy's elapsed time, start-up excluded)
+    requisites: Counter[str] = field(default_factory=Counter)  # fetched, unchanged, failed
+    requisite_reasons: Counter[str] = field(default_factory=Counter)
 
     def note(self, key: str, text: str) -> None:
         self.notes[key] = text
@@ -62,6 +64,14 @@ class Outcomes:
             self.reasons[reason] += 1
         if outcome in ("failed", "rejected", "blocked"):
             self.failures.append((outcome, url, reason or outcome, detail))
+
+    def add_requisite(self, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
+        """A page requisite fetched, unchanged (a revisit) or failed: counted apart from pages,
+        each failure logged (JSON logs; below a terminal's warning level: a 404 icon is no news)."""
+        self.requisites[outcome] += 1
+        if reason:
+            self.requisite_reasons[reason] += 1
+            log.info("requisite_failed", url=url, reason=reason, detail=detail[:200])
 
 
 # What a full or failing disk raises where the session writes (files, and the SQLite state).

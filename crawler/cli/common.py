@@ -88,6 +88,8 @@ SHOWN_PROBLEMS = 25  # problems listed one per line; the rest are in the JSON Li
 def print_summary(sessions: Any, extra_rejected: Sequence[tuple[str, str]] = ()) -> int:
     summary = RunSummary.of(sessions if isinstance(sessions, list) else [sessions], extra_rejected)
     print(summary.line())
+    if requisites := summary.requisites_line():
+        print(requisites)
     for url, message in extra_rejected:
         print(f"  rejected  {url}  {message}")
     for kind, url, reason, detail in summary.failures[:SHOWN_PROBLEMS]:

@@ -92,6 +92,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = checked(settings_from(args, {
         "ARCHIVE_URI": args.archive,
         "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None,
+        "ARCHIVE_REQUISITES": False if args.no_requisites else None,
     }))
     from spiders.ingest import IngestSpider
 
@@ -121,7 +122,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             raise UsageError(f"--since: {exc}") from None
     prepare_crawl()
     settings = checked(settings_from(args, {"ARCHIVE_URI": args.archive,
-                                           "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None}))
+                                           "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None,
+                                           "ARCHIVE_REQUISITES": False if args.no_requisites else None}))
     jobs = [(SPIDERS[name], {"since": since, "max_pages": args.max_pages}) for name in names]
     try:
         sessions = run_spiders(jobs, settings)
@@ -167,12 +169,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def add_crawl_commands(sub: Any) -> None:
-    def common(p: argparse.ArgumentParser, *, from_archive: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, *, from_archive: bool = True) -> None:  # from_archive: a crawl
         p.add_argument("--archive", metavar="URI", help="archive location: path, file:///path or s3://bucket/prefix (default ./archive)")
         p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a setting")
         if from_archive:
             p.add_argument("--from-archive", action="append", metavar="PATH",
                            help="answer requests from these WARC/WACZ files or folders instead of the web")
+            p.add_argument("--no-requisites", action="store_true",
+                           help="archive the pages only, not the stylesheets, scripts, images and fonts they "
+                                "need to look right in replay (ARCHIVE_REQUISITES=False)")
 
     ingest = sub.add_parser("ingest", help="archive these URLs now")
     ingest.add_argument("urls", nargs="*", metavar="URL", help="pages to archive (http or https)")

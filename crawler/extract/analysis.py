@@ -8,12 +8,19 @@ from typing import Any
 
 from crawler.extract.blocking import BODY_HEAD_BYTES, detect_block
 from crawler.extract.options import ExtractOptions
+from crawler.extract.requisites import RequisiteKinds
+
+# no page to look into for requisites: not HTML, or nothing (or too much) to parse
+NO_PAGE = frozenset({"not_html", "empty", "too_large", "parse_error"})
 
 
 def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type: str | None,
-                 options: ExtractOptions) -> tuple[str | None, dict[str, Any] | None]:
+                 options: ExtractOptions, requisites: RequisiteKinds | None = None,
+                 ) -> tuple[str | None, dict[str, Any] | None]:
     """What a fetched page holds: (reason there is no article, extraction). Pure and picklable:
-    it runs in the extraction workers, for live crawls and for replays alike."""
+    it runs in the extraction workers, for live crawls and for replays alike. With
+    ``requisites``, the extraction also lists the page's requisites (``(url, kind)`` pairs)
+    under "requisites": a worker parses the page anyway, the crawler process need not."""
     blocked = detect_block(status, headers, body[:BODY_HEAD_BYTES])
     if blocked:
         return f"blocked:{blocked}", None
@@ -23,7 +30,12 @@ def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type:
         extract,  # imported by the workers' preload, not by the crawler
     )
 
-    return None, extract(body, url, content_type=content_type, options=options)
+    extraction = extract(body, url, content_type=content_type, options=options)
+    if requisites is not None and extraction.get("reason") not in NO_PAGE:
+        from crawler.extract.requisites import page_requisites
+
+        extraction["requisites"] = page_requisites(body, url, requisites)
+    return None, extraction
 
 
 def warm_up() -> None:

@@ -32,6 +32,7 @@ from crawler.fetch.urls import redact_url
 from crawler.pipeline.records import iso_now
 
 RECORDED = "recorded"  # page item key: a future of the JSON record written for it (or None)
+WANTS_REQUISITES = "wants_requisites"  # page item key: the spider will fetch the page's requisites
 
 
 def requested_url_of(request: Request) -> str:

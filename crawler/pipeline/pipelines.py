@@ -10,9 +10,10 @@ from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.capture.session import STORAGE_ERRORS, ArchiveSession, session_of
-from crawler.config import WorkerConfig, extract_options
+from crawler.config import RequisitesConfig, WorkerConfig, extract_options
+from crawler.extract.requisites import RequisiteKinds
 from crawler.extract.options import EXTRACTOR_VERSION, ExtractOptions
-from crawler.pipeline.items import record_written
+from crawler.pipeline.items import WANTS_REQUISITES, record_written
 from crawler.pipeline.records import (
     analyse_item,
     build_record,
@@ -30,8 +31,12 @@ log = structlog.get_logger()
 class ExtractionPipeline:
     """Turns a page item's body into article fields; drops the body afterwards."""
 
-    def __init__(self, crawler: Crawler, options: ExtractOptions, workers: WorkerConfig, session: ArchiveSession):
+    def __init__(self, crawler: Crawler, options: ExtractOptions, workers: WorkerConfig, session: ArchiveSession,
+                 requisites: RequisitesConfig | None = None):
         self.stats = crawler.stats
+        # the page requisites the workers look for (spiders/requisites.py fetches them)
+        self.requisites = (RequisiteKinds(iframes=requisites.iframes, media=requisites.media_bytes > 0)
+                           if requisites is not None and requisites.enabled else None)
         self.session = session
         self.warc_dir = session.archive.warc_dir
         self.options = options
@@ -45,6 +50,7 @@ class ExtractionPipeline:
             extract_options(crawler.settings),
             WorkerConfig.from_settings(crawler.settings),
             session_of(crawler),
+            RequisitesConfig.from_settings(crawler.settings),
         )
 
     def open_spider(self) -> None:
@@ -68,7 +74,8 @@ class ExtractionPipeline:
                 body, item["content_type"], item["status"] = await deferred_to_future(
                     deferToThread(self.archived_payload, item["warc"]))
         assert self.pool is not None
-        await analyse_item(self.pool, item, body, item.pop("headers", None), self.options)
+        await analyse_item(self.pool, item, body, item.pop("headers", None), self.options,
+                           self.requisites if item.get(WANTS_REQUISITES) else None)
         assert self.stats is not None
         self.stats.inc_value("extract/pages")
         return item
@@ -133,7 +140,8 @@ class RecordPipeline:
             self.session.state.mark_json_done(record["final_url"])
         if record["warc"] and (item.get("capture") or {}).get("record_id"):
             await self.session.run_io(self.session.warc.write_metadata, record["final_url"],
-                                      item["capture"]["record_id"], capture_metadata(record))
+                                      item["capture"]["record_id"],
+                                      capture_metadata(record, (item.get("extraction") or {}).get("requisites")))
         outcome = outcome_of(record)
         self.session.outcomes.add(outcome, record["url"], record["reason"], record.get("error") or "")
         assert self.stats is not None

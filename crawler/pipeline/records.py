@@ -25,7 +25,8 @@ def iso_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: Any, options: Any) -> dict[str, Any]:
+async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: Any, options: Any,
+                       requisites: Any = None) -> dict[str, Any]:
     """Extraction of one page item in the worker pool, as the live crawl does it: sets
     `extraction`, and `reason` (and `error`) when there is no article. Shared by the live
     pipeline and replay."""
@@ -36,7 +37,7 @@ async def analyse_item(pool: Any, item: dict[str, Any], body: bytes, headers: An
     try:
         reason, item["extraction"] = await pool.run(
             analyse_page, item.get("status") or 0, headers, body, item["final_url"],
-            item.get("content_type"), options)
+            item.get("content_type"), options, requisites)
         if reason:
             item["reason"] = reason
     except WorkerTimeout as exc:
@@ -104,9 +105,10 @@ def outcome_of(record: dict[str, Any]) -> str:
     return "failed"
 
 
-def capture_metadata(record: dict[str, Any]) -> list[tuple[str, str]]:
+def capture_metadata(record: dict[str, Any], requisites: Any = ()) -> list[tuple[str, str]]:
     """The WARC metadata record of a page: what replay needs to rebuild its JSON line
-    (the URL as requested, the source, the version), and the links cited in the article."""
+    (the URL as requested, the source, the version), the links cited in the article, and
+    the page's requisites ("requisite: URL kind")."""
     fields = [("source", record["source"]), ("requested-url", record["url"]),
               ("depth", str(record.get("depth", 0))), ("version", str(record.get("version", 1)))]
     if record.get("previous_fetched_at"):
@@ -117,4 +119,5 @@ def capture_metadata(record: dict[str, Any]) -> list[tuple[str, str]]:
         fields.append(("text-digest", record["text_digest"]))
     fields.append(("extractor", f"{record['extractor']['name']}/{record['extractor']['version']}"))
     fields += [("outlink", link) for link in record.get("links") or []]
+    fields += [("requisite", f"{url} {kind}") for url, kind in requisites or ()]
     return fields

@@ -1,0 +1,100 @@
+"""Page requisites: every stylesheet, script, image, icon and font an archived page needs, fetched
+once per crawl through the same guard, robots.txt, politeness and WARC capture as pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import run_crawler
+from requisitesite import build, png
+from warcutil import all_records, json_records
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.fixture
+def site(news_server):
+    cdn = news_server.base_url.replace("127.0.0.1", "localhost")
+    built = build(news_server.base_url, cdn, prefix="/req")
+    for url, (body, content_type) in built.files.items():
+        news_server.set_page(_path(url), body, content_type=content_type)
+    return built
+
+
+def test_every_requisite_archived_once_and_none_stored_again(news_server, site, archive):
+    news_server.clear_log()
+    pages = list(site.pages.values())
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages)
+    assert result.code == 0, result.stderr
+    responses = [r for r in all_records(archive) if r.type == "response"]
+    archived = [r.uri for r in responses]
+    for url in site.requisites:
+        assert archived.count(url) == 1, url  # in the WARC, once though both pages use it
+        assert news_server.hits(_path(url)) == 1, url
+    assert {line["url"] for line in json_records(archive)} == set(pages)  # no article line for a requisite
+    assert f"requisites: fetched {len(site.requisites)}  unchanged 0  failed 0" in result.stdout
+    metadata = [r for r in all_records(archive) if r.type == "metadata" and r.uri == pages[0]]
+    listed = metadata[-1].raw.decode()
+    from_css = {url for url in site.requisites if any(n in url for n in ("/css/extra", "/fonts/", "hero-bg"))}
+    for url in set(site.requisites) - from_css:  # the page's own; the stylesheet's come later
+        assert f"requisite: {url} {site.requisites[url]}" in listed, url
+
+    # The pages change, their requisites do not: nothing of them is stored again.
+    for path, url in site.pages.items():
+        body, content_type = site.files[url]
+        news_server.set_page(path, body.replace(b"</article>", b"<p>An update.</p></article>"), content_type)
+    news_server.clear_log()
+    again = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages)
+    assert again.code == 0, again.stderr
+    second = [r.uri for r in all_records(archive) if r.type == "response"][len(responses):]
+    assert set(pages) <= set(second) and not set(second) & set(site.requisites)
+    # a stylesheet not modified (304) is not read again: what it imports was archived with it
+    assert f"requisites: fetched 0  unchanged {len(site.requisites) - len(from_css)}  failed 0" in again.stdout
+    revisits = {r.uri for r in all_records(archive) if r.type == "revisit"}
+    assert set(site.requisites) - from_css <= revisits
+
+
+def test_no_requisites_option(news_server, site, archive):
+    news_server.clear_log()
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), "--no-requisites",
+                         site.pages["/req/story-one"])
+    assert result.code == 0, result.stderr
+    assert all(news_server.hits(_path(url)) == 0 for url in site.requisites)
+    assert "requisites:" not in result.stdout
+
+
+def test_broken_requisites_are_recorded_and_the_page_archived(news_server, archive):
+    base = news_server.base_url
+    news_server.set_page("/bad/missing-style.css", b"<html><body>Not found</body></html>", status=404)
+    news_server.set_page("/bad/login.css", b"<!DOCTYPE html><html><body>Please log in</body></html>")
+    news_server.set_page("/bad/huge.png", png(2000, 2000, (1, 2, 3)) + b"\x00" * 400_000, content_type="image/png")
+    news_server.set_page("/bad/loop.png", b"", status=302, headers=[("Location", "/bad/loop.png")])
+    urls = ", ".join(f"url(/bad/sprite-{n}.png)" for n in range(2000))
+    news_server.set_page("/bad/sprites.css", f".a {{ background: {urls}; }}".encode(), content_type="text/css")
+    page = (f"<html><head><title>Broken</title><link rel=stylesheet href='/bad/missing-style.css'>"
+            f"<link rel=stylesheet href='/bad/login.css'><link rel=stylesheet href='/bad/sprites.css'></head>"
+            f"<body><article><p>{'A story whose page needs broken things. ' * 20}</p>"
+            f"<img src='/bad/huge.png'><img src='/bad/loop.png'><img src='http://10.0.0.1/private.png'>"
+            f"</article></body></html>").encode()
+    news_server.set_page("/bad/page", page)
+    news_server.clear_log()
+    result = run_crawler("ingest", "--archive", str(archive), base + "/bad/page",
+                         "-s", "ARCHIVE_ALLOW_NETWORKS=127.0.0.0/8", "-s", "ARCHIVE_REQUISITES_MAX_BYTES=100000",
+                         "-s", "ARCHIVE_REQUISITES_PER_PAGE=50")
+    assert result.code == 0, result.stdout + result.stderr  # the page is archived; requisites do not fail a run
+    (line,) = json_records(archive)
+    assert line["url"] == base + "/bad/page" and line["reason"] is None
+    summary = result.stdout
+    print(summary)
+    for reason in ("error_status:404", "not_a_stylesheet", "truncated:length", "refused_private_address",
+                   "redirect_loop"):
+        assert reason in result.stderr, reason  # each failure has its log line
+    sprites = sum(news_server.hits(f"/bad/sprite-{n}.png") for n in range(2000))
+    assert 0 < sprites <= 50  # the page's cap counts its stylesheets' url()s
+    assert "ARCHIVE_REQUISITES_PER_PAGE" in summary
+    assert news_server.hits("/bad/loop.png") <= 25  # a redirect loop ends
