@@ -26,17 +26,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from tests.newsserver import NewsServer, bomb  # noqa: E402
-from tests.proctree import descendants  # noqa: E402
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+from tests.proctree import descendants, rss_kb  # noqa: E402
 
 
 def peak_rss_mb(cmd: list[str], **popen: object) -> tuple[float, int, float]:
@@ -49,7 +39,7 @@ def peak_rss_mb(cmd: list[str], **popen: object) -> tuple[float, int, float]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, sum(_rss_kb(p) for p in [proc.pid, *descendants(proc.pid)]))
+            peak = max(peak, sum(rss_kb(p) for p in [proc.pid, *descendants(proc.pid)]))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)

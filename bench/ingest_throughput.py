@@ -18,6 +18,14 @@ and prints, per run and as min/median/max:
   4. CPU per page of the crawler process and of the extraction workers;
   5. peak RSS of the whole ingest process tree;
   6. with --compare, the same pages through `wget --warc-file` and trafilatura's command line.
+
+The pages' requisites (stylesheets, images...) point at the real web, which a bench cannot
+reach: the runs above leave them out (ARCHIVE_REQUISITES=False). With --requisites instead,
+each page's absolute URLs are pointed at the local server (`https://cdn.example/x.css` ->
+`/standin/cdn.example/x.css`, images made distinct per copy as article photos are), which
+answers stand-ins of typical sizes (tests/newsserver.py `standin`), and each run ingests the
+pages with and without requisites (in alternating order), printing articles per second, the
+requisites fetched, and the crawler process's CPU per requisite.
 """
 
 from __future__ import annotations
@@ -46,10 +54,20 @@ import trafilatura  # noqa: E402
 
 from crawler.extract.article import ExtractOptions, extract  # noqa: E402
 from tests.newsserver import CORPUS, NewsServer, corpus_pages, distinct_mark  # noqa: E402
-from tests.proctree import descendants  # noqa: E402
+from tests.proctree import descendants, rss_kb  # noqa: E402
 
 
-def page_set(n: int, encoding: str = "identity") -> list[tuple[str, str, bytes]]:
+ABSOLUTE = re.compile(rb"""(?<=["'(\s,=])(?:https?:)?//([a-z0-9.-]+\.[a-z]{2,})(?=[/"'])""", re.IGNORECASE)
+IMAGE_STANDIN = re.compile(rb"""(/standin/[^"'\s)?#]+\.(?:jpe?g|png|webp|gif))""", re.IGNORECASE)
+
+
+def with_standins(body: bytes, copy: int) -> bytes:
+    """The page with its absolute URLs on the local server (its requisites answered by stand-ins)."""
+    body = ABSOLUTE.sub(rb"/standin/\1", body)
+    return IMAGE_STANDIN.sub(lambda m: m.group(1) + b"?copy=%d" % copy, body)
+
+
+def page_set(n: int, encoding: str = "identity", standins: bool = False) -> list[tuple[str, str, bytes]]:
     """(path served, URL given to the extractors, decoded body) of n distinct pages; the server
     sends them with Content-Encoding `encoding`, as news servers send HTML (gzip or br)."""
     pages = corpus_pages(True)
@@ -58,6 +76,8 @@ def page_set(n: int, encoding: str = "identity") -> list[tuple[str, str, bytes]]
     for i, (site, name) in enumerate(itertools.islice(itertools.cycle(pages), n)):
         # each copy has a payload of its own, as distinct articles have: none is archived as a revisit
         body = gzip.decompress((CORPUS / "pages" / site / f"{name}.html.gz").read_bytes()) + distinct_mark(i)
+        if standins:
+            body = with_standins(body, i)
         out.append((f"/distinct/{i}/{site}/{name}{query}", f"http://127.0.0.1/distinct/{i}/{site}/{name}", body))
     return out
 
@@ -98,16 +118,6 @@ def extraction_rate(pages: list[tuple[str, str, bytes]], workers: int, fn=_extra
     return len(work) / (time.perf_counter() - start)
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of one process so far."""
     try:
@@ -126,6 +136,7 @@ class Ingest:
     main_cpu: float  # CPU seconds of the crawler process
     other_cpu: float  # CPU seconds of its children (extraction workers, forkserver)
     server_cpu: float  # CPU seconds of this process meanwhile: the news server and the sampler
+    requisites: int = 0  # requisites fetched (and unchanged)
 
 
 def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int,
@@ -155,7 +166,7 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
                     break
                 if tick % 5 == 0:
                     pids = [proc.pid, *descendants(proc.pid)]
-                peak = max(peak, sum(_rss_kb(p) for p in pids))
+                peak = max(peak, sum(rss_kb(p) for p in pids))
                 for p in pids:
                     seen = _cpu_seconds(p)
                     if seen is not None:
@@ -175,7 +186,39 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
         crawl = re.search(r'"crawl_seconds": ([0-9.]+)', err)
         crawl_rate = len(pages) / float(crawl.group(1)) if crawl else float("nan")
         main = cpu.pop(proc.pid, 0.0)
-        return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()), server_cpu)
+        fetched = re.search(r"requisites: fetched (\d+)\s+unchanged (\d+)", out)
+        requisites = int(fetched.group(1)) + int(fetched.group(2)) if fetched else 0
+        return Ingest(len(pages) / elapsed, crawl_rate, archived, peak, main, sum(cpu.values()), server_cpu,
+                      requisites)
+
+
+def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str) -> None:
+    """Articles per second with and without requisites, and CPU per requisite, run by run."""
+    pages = page_set(pages_n, encoding, standins=True)
+    without_rates, with_rates, ratios, per_requisite = [], [], [], []
+    with NewsServer(keep_bodies=False) as server:
+        warm_server(server, pages)
+        for run in range(1, runs + 1):
+            order = (False, True) if run % 2 else (True, False)
+            got = {on: ingest_rate(server, pages, workers, (f"ARCHIVE_REQUISITES={on}",)) for on in order}
+            off, on = got[False], got[True]
+            extra_cpu = on.main_cpu - off.main_cpu
+            ms = 1000 * extra_cpu / on.requisites if on.requisites else float("nan")
+            without_rates.append(off.crawl_rate), with_rates.append(on.crawl_rate)
+            ratios.append(on.crawl_rate / off.crawl_rate), per_requisite.append(ms)
+            print(f"run {run}: without requisites {off.crawl_rate:6.1f} articles/s ({off.archived} archived, crawler "
+                  f"CPU {1000 * off.main_cpu / len(pages):.1f} ms/page) | with {on.crawl_rate:6.1f} articles/s, "
+                  f"{on.requisites} requisites ({on.requisites / len(pages):.1f}/page; crawler CPU "
+                  f"{1000 * on.main_cpu / len(pages):.1f} ms/page, {ms:.2f} ms per requisite) | "
+                  f"ratio {on.crawl_rate / off.crawl_rate:.2f}", flush=True)
+
+    def spread(xs: list[float]) -> str:
+        return f"min {min(xs):.2f}  median {statistics.median(xs):.2f}  max {max(xs):.2f}"
+
+    print("articles/s without requisites:", spread(without_rates))
+    print("articles/s with requisites:   ", spread(with_rates))
+    print("ratio with / without:         ", spread(ratios))
+    print("crawler CPU per requisite (ms):", spread(per_requisite))
 
 
 def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> None:
@@ -212,7 +255,7 @@ def memory_scaling(sizes: list[int], workers: int, encoding: str) -> None:
         for n in sizes:
             pages = page_set(n, encoding)
             warm_server(server, pages)
-            run = ingest_rate(server, pages, workers)
+            run = ingest_rate(server, pages, workers, ("ARCHIVE_REQUISITES=False",))
             peaks[n] = run.peak_kb
             print(f"N={n:6d}: {run.archived} archived, {run.rate:5.1f} pages/s, peak RSS {run.peak_kb / 1024:6.0f} MB",
                   flush=True)
@@ -234,15 +277,19 @@ def main() -> None:
                         help="also: the same pages through wget --warc-file and trafilatura's command line")
     parser.add_argument("--memory-sizes", metavar="N,N", default="",
                         help="instead: peak RSS of `crawler ingest` at these page counts (e.g. 1000,10000)")
+    parser.add_argument("--requisites", action="store_true",
+                        help="instead: articles/s with and without page requisites (served as stand-ins)")
     parser.add_argument("--no-fallback", action="store_true",
                         help="our extraction (limit and ingest) without trafilatura's fallback extractors "
                              "(EXTRACT_FALLBACK=False, its fast mode)")
     args = parser.parse_args()
     global _OPTIONS
-    settings: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ("ARCHIVE_REQUISITES=False",)  # they would be fetched from the real web
+    if args.requisites:
+        return requisites_cost(args.pages, args.runs, args.workers, args.encoding)
     if args.no_fallback:
         _OPTIONS = ExtractOptions(fallback=False)  # (the limit's worker processes are forked after this)
-        settings = ("EXTRACT_FALLBACK=False",)
+        settings += ("EXTRACT_FALLBACK=False",)
     if args.memory_sizes:
         return memory_scaling([int(n) for n in args.memory_sizes.split(",")], args.workers, args.encoding)
     pages = page_set(args.pages, args.encoding)

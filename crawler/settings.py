@@ -58,6 +58,18 @@ ARCHIVE_OPERATOR = ""
 ARCHIVE_PREFIX = ""
 # Seconds between progress lines while crawling; 0 turns them off.
 ARCHIVE_PROGRESS_INTERVAL = 5.0
+# pywb's bin folder (its own venv), for `crawler serve`; empty: the ARCHIVE_PYWB_BIN environment
+# variable, else <repo>/.tools/pywb/bin, else the PATH.
+ARCHIVE_PYWB_BIN = ""
+# Replay the capture closest to this UTC timestamp (4-14 digits, e.g. "2024" or
+# "20240307120000"); empty: the latest capture.
+ARCHIVE_REPLAY_AT = ""
+# WARC/WACZ files or folders to answer every request from instead of the network (a string is
+# split on commas/whitespace); empty: fetch from the web. (CLI: --from-archive)
+ARCHIVE_REPLAY_FROM: list[str] = []
+# Where the replay index is cached (rebuilt when a WARC is added, removed or changed);
+# empty: <temp dir>/newsarchive-replay.
+ARCHIVE_REPLAY_INDEX_DIR = ""
 # Page requisites: the stylesheets, scripts, images, icons and fonts an archived HTML page needs
 # to look right in replay are fetched soon after it, each once per crawl (crawler/extract/requisites.py,
 # spiders/requisites.py). --no-requisites turns it off.
@@ -79,18 +91,6 @@ ARCHIVE_REQUISITES_PAGE_BYTES = 50 * 1024 * 1024
 # Requisites fetched at most for one page (a stylesheet's url()s count for its page); 0: no limit.
 # News pages ask for 50-150; a stylesheet with thousands of url()s is a sprite sheet or a trap.
 ARCHIVE_REQUISITES_PER_PAGE = 300
-# pywb's bin folder (its own venv), for `crawler serve`; empty: the ARCHIVE_PYWB_BIN environment
-# variable, else <repo>/.tools/pywb/bin, else the PATH.
-ARCHIVE_PYWB_BIN = ""
-# Replay the capture closest to this UTC timestamp (4-14 digits, e.g. "2024" or
-# "20240307120000"); empty: the latest capture.
-ARCHIVE_REPLAY_AT = ""
-# WARC/WACZ files or folders to answer every request from instead of the network (a string is
-# split on commas/whitespace); empty: fetch from the web. (CLI: --from-archive)
-ARCHIVE_REPLAY_FROM: list[str] = []
-# Where the replay index is cached (rebuilt when a WARC is added, removed or changed);
-# empty: <temp dir>/newsarchive-replay.
-ARCHIVE_REPLAY_INDEX_DIR = ""
 # The incremental state store: the dotted path of a class with from_settings(settings); empty:
 # SQLite in the archive (state/crawl.sqlite3). (Set by the distributed plug-in.)
 ARCHIVE_STATE_STORE = ""

@@ -176,6 +176,28 @@ PDF_BYTES = _make_pdf()
 PNG_BYTES = _make_png()
 
 
+# Stand-ins for a recorded page's requisites (bench/ingest_throughput.py --requisites): any path
+# under /standin/, or ending like a stylesheet, script, image or font, gets a body of a typical
+# size for its kind (a stylesheet that asks for two shared images and a font).
+STANDIN_SUFFIXES = (".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico", ".woff", ".woff2", ".ttf")
+
+
+def standin(path: str) -> tuple[bytes, str]:
+    name = path.lower().split("?")[0]
+    if name.endswith(".css"):
+        rule = ".standin-%d { margin: 0 %dpx; color: #333; }\n"
+        body = "".join(rule % (i, i % 7) for i in range(600))
+        return (body + "body { background: url(/standin/shared/bg.png); }\n"
+                "@font-face { font-family: S; src: url(/standin/shared/font.woff2); }\n").encode(), "text/css"
+    if name.endswith(".js"):
+        return b"/* stand-in */ " + b"var x = 1;\n" * 5000, "application/javascript"
+    if name.endswith((".woff", ".woff2", ".ttf")):
+        return b"wOF2" + b"\x00" * 30_000, "font/woff2"
+    if name.endswith((".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico")) or "/img" in name:
+        return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 160, "image/png"
+    return b"stand-in " * 1000, "application/octet-stream"
+
+
 def _small_page(title: str, body: str = "") -> bytes:
     t = html.escape(title)
     return (
@@ -463,6 +485,8 @@ class _Handler(BaseHTTPRequestHandler):
                 delay = 1.0
             time.sleep(delay)
             return self._respond(200, _small_page(f"Slow page ({delay}s)"))
+        if path.startswith("/standin/") or path.lower().endswith(STANDIN_SUFFIXES):
+            return self._entity(*standin(path), (), 0)
         return self._respond(404, _small_page("404 Not Found", f"<p>{html.escape(path)}</p>"))
 
     def _stall(self, size: int, after: int, hold: int) -> None:

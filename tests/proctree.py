@@ -23,6 +23,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def rss_kb(pid: int) -> int:
+    """Resident memory of one process (kB; 0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def running(pid: int) -> bool:
     """Alive and not a zombie."""
     try:
