@@ -48,8 +48,8 @@ def clean_paragraphs(
         # list items render as "- text": judge the text
         text = LIST_MARKER.sub("", normalise(paragraph))
         category = None
-        if not text:
-            category = "empty"
+        if not text or not any(c.isalnum() for c in text):
+            category = "empty"  # markup left without its words: "()", "|", "•"
         elif index < 3 and title_key and text.casefold() == title_key:
             category = "title"
         elif len(text) <= CREDIT_MAX_CHARS and label_word(text) in rules.label_words:
