@@ -392,7 +392,11 @@ def _ld_names(
             if not name and isinstance(item.get("familyName"), str):  # derstandard.at
                 name = f"{item.get('givenName') or ''} {item['familyName']}"
             types = item.get("@type")
-            types = {t.lower() for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
+            types = {
+                t.lower()
+                for t in (types if isinstance(types, list) else [types])
+                if isinstance(t, str)
+            }
             is_person = not organisation and (not types or bool(types & PERSON_TYPES))
         else:
             continue
@@ -576,4 +580,3 @@ def _declared_language(
     if lang:
         return lang, "meta"
     return None, None
-
