@@ -1,16 +1,33 @@
 """Extraction quality and speed: our extractor against plain trafilatura, on the dev corpus.
 
-    python bench/extraction_quality.py [--corpus DIR] [--json OUT] [--only SUBSTR] [--repeat N]
+    python bench/extraction_quality.py [--baseline [CHECKOUT]] [--pages] [--corpus DIR]
+                                       [--fixes FILE] [--json OUT] [--only SUBSTR] [--repeat N]
                                        [--no-fallback]
 
+Reports per site, per language and in total, for ours (this checkout), the baseline (another
+checkout, e.g. ``--baseline /work/main``, extracted in a child process of the same run) and
+plain trafilatura:
+
 For every page with ground truth (``*.truth.json``):
-- text_kind "full": precision/recall/F1 of 4-gram word shingles (``\\w+`` tokens,
-  lowercased, counted as multisets), like the article-extraction-benchmark;
+- text_kind "full": precision/recall/F1 of 4-gram shingles, counted as multisets, like the
+  article-extraction-benchmark: tokens are lowercased ``\\w+`` words, except that Chinese and
+  Japanese (written without spaces) count character by character;
 - text_kind "snippets" (and any page with must_contain/must_not_contain): the share of
   snippet checks passed (substring checks after whitespace normalisation);
-- title, authors, date and language accuracy where the truth has them;
-- CPU time per page of ``crawler.extract.article.extract`` and of plain
+- accuracy per field where the truth has it: title; authors (the exact set of names, spelling
+  and case included: "dpa" is not "Dpa"); published (to the minute where the truth has a
+  time of day, converted to UTC when both sides give an offset; the day otherwise); paywalled
+  (the publisher's declaration: JSON-LD isAccessibleForFree false on the article or one of its
+  parts, read here with json.loads, or a hand-checked entry in the fixes file); language;
+- CPU time per page of ``crawler.extract.article.extract`` (this checkout's, whatever is
+  installed) and of plain
   ``trafilatura.extract(html, url=url)`` with default options (min of --repeat runs).
+
+Ground truth that is missing or wrong in the corpus is corrected by ``bench/truth_fixes.json``
+(``--fixes``): one entry per page, each field with the reason, checked by hand against the page.
+Mercury pages (``mercury_*``) are scored on text and title only: the Mercury fetcher removed
+their scripts and renamed ``<meta content>`` (see the corpus README), so their authors, dates
+and paywall cannot be read from the recorded bytes.
 
 Plain trafilatura's metadata comes from ``bare_extraction(with_metadata=True)``, run apart
 from the timed call so the timing compares text extraction with default options.
@@ -22,27 +39,40 @@ import argparse
 import gc
 import gzip
 import json
+import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 import unicodedata
 import warnings
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trafilatura
 from trafilatura.settings import Document
 
-try:
-    from crawler.extract.article import ExtractOptions, extract
-except ImportError:  # run as a script from a checkout that is not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+CHECKOUT = Path(__file__).resolve().parents[1]
+DEFAULT_BASELINE = Path("/work/main")
+
+
+def load_extractor(checkout: Path) -> tuple[Any, Any]:
+    """``extract`` and ``ExtractOptions`` of the checkout at ``checkout`` (whatever is installed)."""
+    sys.path.insert(0, str(checkout))
     from crawler.extract.article import ExtractOptions, extract
 
+    return extract, ExtractOptions
+
+
 DEFAULT_CORPUS = Path("/work/shared/corpus")
-TOKEN = re.compile(r"\w+")
+# Chinese and Japanese are written without spaces: each Han or kana character is a token
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TOKEN = re.compile(rf"[{CJK}]|[^\W{CJK}]+")
+NAME_TOKEN = re.compile(r"\w+")
+DEFAULT_FIXES = Path(__file__).with_name("truth_fixes.json")
 SPACES = re.compile(r"\s+")
 SHINGLE = 4
 
@@ -66,6 +96,9 @@ def prf(pred: str | None, truth: str) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+LD_BLOCK = re.compile(
+    r"<script[^>]*application/ld\+json[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL
+)
 INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 
 
@@ -95,14 +128,68 @@ def same_title(pred: str | None, truth: str) -> bool:
 
 
 def same_authors(pred: list[str], truth: list[str]) -> bool:
+    """The exact set of names: spelling and case count ("dpa" is not "Dpa"), spacing not."""
+
     def key(name: str) -> str:
-        return " ".join(TOKEN.findall(norm(name)))
+        return SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip()
 
-    return sorted(map(key, pred)) == sorted(map(key, truth))
+    return {key(n) for n in pred} == {key(n) for n in truth}
 
 
-def same_date(pred: str | None, truth: str) -> bool:
-    return pred is not None and pred[:10] == truth[:10]
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def truth_has_time(truth: str) -> bool:
+    """Whether the truth gives a time of day. Exactly midnight is how date-only sources write a
+    bare date (fundus's old DW parser "2023-04-28T00:00:00", Mercury "...T00:00:00.000Z")."""
+    parsed = _parse_time(truth) if len(truth) > 10 else None
+    return parsed is not None and (parsed.hour, parsed.minute, parsed.second) != (0, 0, 0)
+
+
+def same_published(pred: str | None, truth: str) -> bool:
+    """The same minute where the truth has a time of day (in UTC when both give an offset,
+    else as written), the same day otherwise."""
+    if not pred:
+        return False
+    if not truth_has_time(truth):
+        return pred[:10] == truth[:10]
+    p, t = _parse_time(pred) if len(pred) > 10 else None, _parse_time(truth)
+    if p is None or t is None:
+        return False
+    if p.tzinfo is not None and t.tzinfo is not None:
+        p, t = p.astimezone(UTC), t.astimezone(UTC)
+    return p.replace(tzinfo=None, second=0, microsecond=0) == t.replace(
+        tzinfo=None, second=0, microsecond=0
+    )
+
+
+def declared_paywall(html: bytes) -> bool | None:
+    """The publisher's own word in JSON-LD: False/True from isAccessibleForFree on any node
+    (the article or one of its hasPart sections), None when no node says."""
+    found = None
+    for block in LD_BLOCK.findall(html.decode("utf-8", "replace")):
+        try:
+            data = json.loads(block, strict=False)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                free = node.get("isAccessibleForFree")
+                free = {"false": False, "true": True}.get(str(free).strip().lower())
+                if free is False:
+                    return True
+                if free is True:
+                    found = False
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    return found
 
 
 def same_language(pred: str | None, truth: str) -> bool:
@@ -127,9 +214,55 @@ def cpu_time(func: Any, repeat: int) -> tuple[Any, float]:
     return result, best
 
 
-def evaluate_page(truth_path: Path, options: ExtractOptions, repeat: int) -> dict[str, Any]:
+def load_truth(truth_path: Path, fixes: dict[str, dict]) -> tuple[str, dict, bytes]:
+    """A page's truth with the fixes applied, and its HTML."""
+    page = f"{truth_path.parent.name}/{truth_path.name.removesuffix('.truth.json')}"
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     body = gzip.decompress((truth_path.parent / truth["html_file"]).read_bytes())
+    declared = declared_paywall(body)
+    if declared is not None:
+        truth["paywalled"] = declared
+    elif "paywall" not in (truth.get("boilerplate") or []):
+        truth["paywalled"] = False  # neither declared nor shown (the corpus's generous detector)
+    if truth_path.name.startswith("mercury_"):
+        # the Mercury fetcher removed every <script> and renamed <meta content> (corpus
+        # README): their metadata truth cannot be read from the recorded page
+        truth["authors"] = truth["date"] = truth["paywalled"] = None
+    for field, fix in fixes.get(page, {}).items():
+        truth[field] = fix["value"]
+    return page, truth, body
+
+
+def score(res: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    scores: dict[str, Any] = {}
+    if truth.get("text_kind") == "full" and truth.get("text"):
+        scores["p"], scores["r"], scores["f1"] = prf(res["text"], truth["text"])
+    if truth.get("must_contain") or truth.get("must_not_contain"):
+        passed, total, failed = snippet_checks(res["text"], truth)
+        scores["snippets"] = passed / total
+        scores["snippet_failures"] = failed
+    if truth.get("title"):
+        scores["title"] = same_title(res["title"], truth["title"])
+    if truth.get("authors"):
+        scores["authors"] = same_authors(res["authors"], truth["authors"])
+    if truth.get("date"):
+        scores["published"] = same_published(res["published"], truth["date"])
+    if truth.get("paywalled") is not None and "paywalled" in res:
+        scores["paywalled"] = res["paywalled"] is truth["paywalled"]
+    if truth.get("language"):
+        scores["language"] = same_language(res["language"], truth["language"])
+    return scores
+
+
+def evaluate_page(
+    truth_path: Path,
+    extract: Any,
+    options: Any,
+    repeat: int,
+    fixes: dict[str, dict],
+    baseline: dict[str, Any] | None,
+) -> dict[str, Any]:
+    page, truth, body = load_truth(truth_path, fixes)
     url = truth["url"]
     ours, t_ours = cpu_time(
         lambda: extract(body, url, content_type="text/html", options=options), repeat
@@ -137,37 +270,35 @@ def evaluate_page(truth_path: Path, options: ExtractOptions, repeat: int) -> dic
     plain_text, t_plain = cpu_time(lambda: trafilatura.extract(body, url=url), repeat)
     plain = plain_metadata(body, url)
     plain["text"] = plain_text
+    results = {"ours": (ours, t_ours), "plain": (plain, t_plain)}
+    if baseline is not None:
+        results["base"] = (baseline[page]["result"], baseline[page]["cpu"])
     row: dict[str, Any] = {
-        "page": f"{truth_path.parent.name}/{truth_path.name.removesuffix('.truth.json')}",
+        "page": page,
         "site": truth_path.parent.name,
         "language": truth.get("language") or "?",
         "text_kind": truth.get("text_kind"),
-        "cpu_ours": t_ours,
-        "cpu_plain": t_plain,
         "reason": ours["reason"],
+        "fixed": sorted(fixes.get(page, {})),
+        "truth_meta": {
+            "title": truth.get("title"),
+            "authors": truth.get("authors"),
+            "published": truth.get("date"),
+            "paywalled": truth.get("paywalled"),
+            "language": truth.get("language"),
+        },
     }
-    for name, res in (("ours", ours), ("plain", plain)):
-        scores: dict[str, Any] = {}
-        if truth.get("text_kind") == "full" and truth.get("text"):
-            scores["p"], scores["r"], scores["f1"] = prf(res["text"], truth["text"])
-        if truth.get("must_contain") or truth.get("must_not_contain"):
-            passed, total, failed = snippet_checks(res["text"], truth)
-            scores["snippets"] = passed / total
-            scores["snippet_failures"] = failed
-        if truth.get("title"):
-            scores["title"] = same_title(res["title"], truth["title"])
-        if truth.get("authors"):
-            scores["authors"] = same_authors(res["authors"], truth["authors"])
-        if truth.get("date"):
-            scores["date"] = same_date(res["published"], truth["date"])
-        if truth.get("language"):
-            scores["language"] = same_language(res["language"], truth["language"])
-        row[name] = scores
-        row[name + "_meta"] = {k: res.get(k) for k in ("title", "authors", "published", "language")}
+    for name, (res, cpu) in results.items():
+        row[name] = score(res, truth)
+        row["cpu_" + name] = cpu
+        row[name + "_meta"] = {k: res.get(k) for k in (*FIELDS, "site_name", "modified")}
     return row
 
 
-def warm_up(truth_files: list[Path], options: ExtractOptions) -> None:
+FIELDS = ("title", "authors", "published", "paywalled", "language")
+
+
+def warm_up(truth_files: list[Path], extract: Any, options: Any) -> None:
     """Load lazily built models (language id, jusText stoplists) outside the timed calls."""
     for path in truth_files:
         truth = json.loads(path.read_text(encoding="utf-8"))
@@ -176,20 +307,66 @@ def warm_up(truth_files: list[Path], options: ExtractOptions) -> None:
         trafilatura.extract(body, url=truth["url"])
 
 
-METRICS = ("p", "r", "f1", "snippets", "title", "authors", "date", "language")
+def run_baseline(
+    checkout: Path, truth_files: list[Path], fallback: bool, repeat: int
+) -> dict[str, Any]:
+    """The extraction of another checkout (e.g. the main branch, unchanged) on the same pages,
+    in a child process of this run: {page: {"result": ..., "cpu": seconds}}."""
+    command = [sys.executable, __file__, "--extract-with", str(checkout), "--repeat", str(repeat)]
+    if not fallback:
+        command.append("--no-fallback")
+    done = subprocess.run(
+        command,
+        input="\n".join(map(str, truth_files)),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+    )
+    if done.returncode != 0:
+        sys.exit(f"extraction_quality: the baseline at {checkout} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def extract_only(checkout: Path, fallback: bool, repeat: int) -> int:
+    """Child process of run_baseline: truth files on stdin, results as JSON on stdout."""
+    extract, options_type = load_extractor(checkout)
+    options = options_type(fallback=fallback)
+    truth_files = [Path(line) for line in sys.stdin.read().splitlines() if line]
+    warm_up(truth_files[:1], extract, options)
+    out = {}
+    for path in truth_files:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        body = gzip.decompress((path.parent / truth["html_file"]).read_bytes())
+        url = truth["url"]
+        result, cpu = cpu_time(
+            lambda body=body, url=url: extract(
+                body, url, content_type="text/html", options=options
+            ),
+            repeat,
+        )
+        page = f"{path.parent.name}/{path.name.removesuffix('.truth.json')}"
+        out[page] = {"result": result, "cpu": cpu}
+    json.dump(out, sys.stdout, ensure_ascii=False)
+    return 0
+
+
+METRICS = ("p", "r", "f1", "snippets", "title", "authors", "published", "paywalled", "language")
+COLUMNS = ("f1", "snippets", "title", "authors", "published", "paywalled", "language")
+HEADS = {"f1": "text F1", "snippets": "snippets", "published": "published"}
+
+
+def summarise(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
     summary: dict[str, Any] = {"pages": len(rows)}
-    for name in ("ours", "plain"):
+    for name in names:
         for metric in METRICS:
             values = [float(r[name][metric]) for r in rows if metric in r[name]]
             summary[f"{name}_{metric}"] = statistics.fmean(values) if values else None
-            summary[f"n_{metric}"] = len(values)
-    t_ours = sum(r["cpu_ours"] for r in rows)
-    t_plain = sum(r["cpu_plain"] for r in rows)
-    summary["cpu_ours"], summary["cpu_plain"] = t_ours, t_plain
-    summary["time_ratio"] = t_ours / t_plain if t_plain else None
+            summary[f"n_{metric}"] = max(summary.get(f"n_{metric}", 0), len(values))
+        summary[f"cpu_{name}"] = sum(r["cpu_" + name] for r in rows)
+    t_plain = summary["cpu_plain"]
+    for name in names:
+        summary[f"time_ratio_{name}"] = summary[f"cpu_{name}"] / t_plain if t_plain else None
     ratios = [r["cpu_ours"] / r["cpu_plain"] for r in rows if r["cpu_plain"] > 0]
     summary["time_ratio_median"] = statistics.median(ratios) if ratios else None
     summary["time_ratio_max"] = max(ratios) if ratios else None
@@ -197,84 +374,121 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def fmt(value: float | None) -> str:
-    return "   - " if value is None else f"{value:5.3f}"
+    return "    -" if value is None else f"{value:5.3f}"
 
 
-def print_table(title: str, groups: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    print(f"\n== {title} ==")
-    head = f"{'group':22} {'n':>3} | {'F1 ours':>7} {'plain':>5} | {'P ours':>6} {'plain':>5} | "
-    head += f"{'R ours':>6} {'plain':>5} | {'snip':>5} {'plain':>5} | {'title':>5} {'plain':>5} | "
-    head += f"{'auth':>5} {'plain':>5} | {'date':>5} {'plain':>5} | "
-    head += f"{'lang':>5} {'plain':>5} | {'cpu x':>5}"
+def print_table(
+    title: str, groups: dict[str, list[dict[str, Any]]], names: tuple[str, ...]
+) -> dict[str, Any]:
+    width = 6 * len(names) - 1
+    print(f"\n== {title} ==   (each cell: {' / '.join(names)}; n = pages scored)")
+    head = (
+        f"{'group':24} {'pages':>5} | "
+        + " | ".join(f"{HEADS.get(c, c):^{width}} {'n':>3}" for c in COLUMNS)
+        + " | cpu x plain"
+    )
     print(head)
     out = {}
     for group, rows in sorted(groups.items()):
-        s = summarise(rows)
+        s = summarise(rows, names)
         out[group] = s
-        cells = [f"{group[:22]:22} {s['pages']:>3}"]
-        for metric in ("f1", "p", "r", "snippets", "title", "authors", "date", "language"):
-            cells.append(f"{fmt(s['ours_' + metric]):>6} {fmt(s['plain_' + metric])}")
-        cells.append(fmt(s["time_ratio"]))
+        cells = [f"{group[:24]:24} {s['pages']:>5}"]
+        for metric in COLUMNS:
+            values = " ".join(fmt(s[f"{name}_{metric}"]) for name in names)
+            cells.append(f"{values:{width}} {s['n_' + metric]:>3}")
+        cells.append(" ".join(fmt(s[f"time_ratio_{name}"]) for name in names if name != "plain"))
         print(" | ".join(cells))
     return out
+
+
+def page_notes(r: dict[str, Any], name: str) -> list[str]:
+    notes = [f"reason={r['reason']}"] if r["reason"] and name == "ours" else []
+    for key in FIELDS:
+        if r[name].get(key) is False:
+            notes.append(f"{key}={r[name + '_meta'][key]!r} (truth {r['truth_meta'][key]!r})"[:110])
+    return notes + r[name].get("snippet_failures", [])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--fixes",
+        type=Path,
+        default=DEFAULT_FIXES,
+        help="corrections of the corpus truth (default: bench/truth_fixes.json)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        nargs="?",
+        const=DEFAULT_BASELINE,
+        help="also run the extractor of this checkout (default /work/main) "
+        "in the same run, as the 'base' column",
+    )
     parser.add_argument("--json", type=Path, help="write per-page rows and summaries here")
     parser.add_argument("--only", help="only pages whose site/name contains this")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per page (min is kept)")
     parser.add_argument("--pages", action="store_true", help="print one line per page")
-    parser.add_argument("--no-fallback", action="store_true",
-                        help="ours without trafilatura's fallback extractors (EXTRACT_FALLBACK=False)")
+    parser.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="ours without trafilatura's fallback extractors (EXTRACT_FALLBACK=False)",
+    )
+    parser.add_argument("--extract-with", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     warnings.simplefilter("ignore")  # third-party parsing noise is not what we measure
+    if args.extract_with:
+        return extract_only(args.extract_with, not args.no_fallback, args.repeat)
     truth_files = sorted((args.corpus / "pages").glob("*/*.truth.json"))
     if args.only:
         truth_files = [p for p in truth_files if args.only in f"{p.parent.name}/{p.name}"]
-    options = ExtractOptions(fallback=not args.no_fallback)
-    warm_up(truth_files[:1], options)
-    rows = [evaluate_page(path, options, args.repeat) for path in truth_files]
+    fixes = json.loads(args.fixes.read_text(encoding="utf-8")) if args.fixes.is_file() else {}
+    fixes = {page: fields for page, fields in fixes.items() if not page.startswith("_")}
+    baseline = (
+        run_baseline(args.baseline, truth_files, not args.no_fallback, args.repeat)
+        if args.baseline
+        else None
+    )
+    extract, options_type = load_extractor(CHECKOUT)
+    options = options_type(fallback=not args.no_fallback)
+    warm_up(truth_files[:1], extract, options)
+    rows = [
+        evaluate_page(path, extract, options, args.repeat, fixes, baseline) for path in truth_files
+    ]
+    names = ("ours", "base", "plain") if baseline else ("ours", "plain")
 
     if args.pages:
-        print(
-            f"{'page':58} {'F1 ours':>7} {'plain':>5} {'snip':>5} {'plain':>5} {'cpu x':>5}  notes"
-        )
+        print(f"{'page':58} {'F1 ' + '/'.join(names):>18} {'cpu x':>5}  what ours got wrong")
         for r in rows:
-            o, p = r["ours"], r["plain"]
-            notes = [f"reason={r['reason']}"] if r["reason"] else []
-            for key in ("title", "authors", "date", "language"):
-                if o.get(key) is False:
-                    notes.append(
-                        f"{key}={r['ours_meta'][key if key != 'date' else 'published']!r}"[:70]
-                    )
-            notes += o.get("snippet_failures", [])
+            f1 = " ".join(fmt(r[name].get("f1")) for name in names)
             ratio = r["cpu_ours"] / r["cpu_plain"] if r["cpu_plain"] else 0.0
-            print(
-                f"{r['page'][:58]:58} {fmt(o.get('f1')):>7} {fmt(p.get('f1'))} "
-                f"{fmt(o.get('snippets'))} {fmt(p.get('snippets'))} {ratio:5.2f}  "
-                + "; ".join(notes)
-            )
+            print(f"{r['page'][:58]:58} {f1:>18} {ratio:5.2f}  " + "; ".join(page_notes(r, "ours")))
 
-    by_lang: dict[str, list] = defaultdict(list)
     by_site: dict[str, list] = defaultdict(list)
+    by_lang: dict[str, list] = defaultdict(list)
     for r in rows:
-        lang = r["language"] if r["language"] in ("de", "en", "id") else "other"
-        by_lang[lang].append(r)
         by_site[r["site"]].append(r)
+        by_lang[r["language"] if r["language"] in ("de", "en", "id") else "other"].append(r)
     result = {
-        "by_site": print_table("per site", by_site),
-        "by_language": print_table("per language", by_lang),
-        "overall": print_table("overall", {"all": rows})["all"],
+        "by_site": print_table("per site", by_site, names),
+        "by_language": print_table("per language", by_lang, names),
+        "overall": print_table("total", {"all": rows}, names)["all"],
     }
     o = result["overall"]
+    for name in names:
+        if name == "plain":
+            continue
+        print(
+            f"\n{name}: text F1 {fmt(o[name + '_f1'])} (plain {fmt(o['plain_f1'])}), title "
+            f"{fmt(o[name + '_title'])}, authors {fmt(o[name + '_authors'])}, published "
+            f"{fmt(o[name + '_published'])}, paywalled {fmt(o[name + '_paywalled'])}; CPU "
+            f"{o['cpu_' + name]:.2f}s vs plain trafilatura {o['cpu_plain']:.2f}s "
+            f"(ratio {o['time_ratio_' + name]:.2f})"
+        )
     print(
-        f"\noverall F1 ours {fmt(o['ours_f1'])} vs plain {fmt(o['plain_f1'])}; "
-        f"CPU ours {o['cpu_ours']:.2f}s vs plain {o['cpu_plain']:.2f}s "
-        f"(ratio {o['time_ratio']:.2f}, per-page median {o['time_ratio_median']:.2f}, "
-        f"max {o['time_ratio_max']:.2f})"
+        f"ours per page: CPU ratio median {o['time_ratio_median']:.2f}, max {o['time_ratio_max']:.2f}"
     )
     if args.json:
         args.json.write_text(json.dumps({"pages": rows, **result}, indent=1, ensure_ascii=False))

@@ -121,7 +121,7 @@ DISTRIBUTED_KEY_PREFIX = "newsarchive"
 # 0: twice CONCURRENT_REQUESTS. Fewer: work spreads more evenly, a killed worker's redo is smaller.
 DISTRIBUTED_MAX_IN_FLIGHT = 0
 # Boilerplate phrase lists used by the text layer (crawler/boilerplate.toml).
-EXTRACT_BOILERPLATE_LANGUAGES = ["en", "de", "id", "fr", "es"]
+EXTRACT_BOILERPLATE_LANGUAGES = ["en", "de", "id", "fr", "es", "zh"]
 # Remove consent, newsletter, comment, share, related and paywall boxes before trafilatura.
 EXTRACT_CLEAN_DOM = True
 # Drop short paragraphs that are boilerplate by what they say, after trafilatura.

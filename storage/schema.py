@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema_rs
 
 SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def load_schema() -> dict[str, Any]:

@@ -79,11 +79,12 @@ def test_from_html_document(news_server, archive, tmp_path):
 import json  # noqa: E402
 
 import pytest  # noqa: E402
-
 from citingpages import citing_page  # noqa: E402
+from warcutil import schema_errors  # noqa: E402
+
 from crawler.extract.article import extract  # noqa: E402
 from crawler.extract.documents import document_citations  # noqa: E402
-from warcutil import schema_errors  # noqa: E402
+from storage.schema import SCHEMA_VERSION  # noqa: E402
 
 SITE, OTHER = "https://news.example", "https://reports.example.org"
 
@@ -153,7 +154,7 @@ def test_citations_validate_against_the_schema(news_server, archive) -> None:
     result = run_crawler("ingest", "--allow-private", "--archive", str(archive), news_server.url("/cite/schema-check-2024"))
     assert result.code == 0, result.stderr
     (line,) = json_records(archive)
-    assert line["schema_version"] == "1.1" and schema_errors(line) == []
+    assert line["schema_version"] == SCHEMA_VERSION and schema_errors(line) == []
     assert [c["url"] for c in line["citations"]] == page.order == line["links"]
 
 

@@ -11,9 +11,18 @@ from lxml import html as lxml_html
 
 from crawler.extract.cleaning import dom as dom_layer
 from crawler.extract.cleaning import rules as rule_data
-from crawler.extract.cleaning.authors import choose_authors, parse_byline
+from crawler.extract.cleaning.authors import (
+    AuthorSources,
+    choose_authors,
+    clean_name,
+    credit_line,
+    parse_byline,
+    split_authors,
+    take_signoff,
+)
 from crawler.extract.cleaning.dom import clean_tree
 from crawler.extract.cleaning.rules import LANGUAGES, is_share_link, load_rules, paragraph_category
+from crawler.extract.cleaning.text import clean_paragraphs
 from tests.newsserver import CORPUS, corpus_pages
 
 # Paragraphs that must never reach the text (the leftovers named in issue #3 first).
@@ -224,11 +233,138 @@ def test_bylines(line: str, names: list[str] | None) -> None:
 
 def test_publisher_is_not_an_author() -> None:
     publishers = ["Deutsche Welle (www.dw.com)", "DW.COM", "www.dw.com"]
-    assert choose_authors(["Deutsche Welle"], [], [], publishers) == ["Deutsche Welle"]
-    assert choose_authors(["Deutsche Welle"], ["Roman Goncharenko"], [], publishers) == [
-        "Roman Goncharenko"
-    ]
-    assert choose_authors(["Heise Online", "Dirk Knop"], [], [], ["heise online"]) == ["Dirk Knop"]
+    meta = AuthorSources(meta=["Deutsche Welle (www.dw.com)"])
+    assert choose_authors(meta, (list, list), [], publishers) == ["Deutsche Welle (www.dw.com)"]
+    shown = (lambda: [], lambda: ["Roman Goncharenko"])
+    assert choose_authors(meta, shown, [], publishers) == ["Roman Goncharenko"]
+    both = AuthorSources(meta=["Heise Online", "Dirk Knop"])
+    assert choose_authors(both, (list, list), [], ["heise online"]) == ["Dirk Knop"]
+
+
+def test_json_ld_people_win_but_never_an_editor_or_the_publisher() -> None:
+    shown = (lambda: ["Naufal Zuhdi"], list)
+    # mediaindonesia.com: JSON-LD names the editor the page shows as "Editor : Heryadi"
+    editor = AuthorSources(ld_people=["Heryadi"])
+    assert choose_authors(editor, shown, ["Heryadi"], ["Media Indonesia"]) == ["Naufal Zuhdi"]
+    assert choose_authors(editor, shown, [], ["Media Indonesia"]) == ["Heryadi"]
+    # krautreporter.de: a Person node named after the publisher
+    publisher = AuthorSources(ld_people=["Krautreporter"], meta=["Shany Littman"])
+    assert choose_authors(publisher, (list, list), [], ["Krautreporter eG"]) == ["Shany Littman"]
+    # bbc.co.uk: nobody named, the organisation is the author
+    bbc = AuthorSources(ld_organisations=["BBC News"])
+    assert choose_authors(bbc, (list, list), [], ["BBC News"]) == ["BBC News"]
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        ("Anna Muster, Max Mustermann", ["Anna Muster", "Max Mustermann"]),
+        ("Scott Gilbertson,Gear Team", ["Scott Gilbertson", "Gear Team"]),
+        ("Maria Jansen and Tom Evers", ["Maria Jansen", "Tom Evers"]),
+        ("Mac & i", ["Mac & i"]),
+        ("Deutsche Welle (www.dw.com)", ["Deutsche Welle (www.dw.com)"]),
+        ("牛镛、岳弘彬", ["牛镛", "岳弘彬"]),
+    ],
+)
+def test_split_authors(value: str, names: list[str]) -> None:
+    assert split_authors(value) == names
+
+
+@pytest.mark.parametrize(
+    ("name", "clean"),
+    [
+        ("Von FOCUS-Online-Experte Robin Tschöpe", "Robin Tschöpe"),
+        ("Dpa", "dpa"),
+        ("afp", "AFP"),
+        ("REUTERS", "Reuters"),
+        ("Elena Oberholzer (obe)", "Elena Oberholzer"),
+        ("By Jane Doe", "Jane Doe"),
+    ],
+)
+def test_clean_name(name: str, clean: str) -> None:
+    assert clean_name(name) == clean
+
+
+@pytest.mark.parametrize(
+    ("line", "credit"),
+    [
+        ("Editor : Heryadi", ("editor", ["Heryadi"])),
+        ("Autorin/Autor Roman Goncharenko", ("author", ["Roman Goncharenko"])),
+        ("Auteur : Kossivi Tiassou", ("author", ["Kossivi Tiassou"])),
+        ("(责编：牛镛、岳弘彬)", ("editor", ["牛镛", "岳弘彬"])),
+        ("作者：张伟", ("author", ["张伟"])),
+        ("Edited by Jane Doe and John Roe", ("editor", ["Jane Doe", "John Roe"])),
+        ("Reporter Budi Santoso melaporkan dari Jakarta bahwa harga naik", None),
+        ("Editorial: the case for a port strike law", None),
+    ],
+)
+def test_credit_lines(line: str, credit: tuple[str, list[str]] | None) -> None:
+    assert credit_line(line) == credit
+
+
+# leftovers seen on real pages (the issue's list), each of a kind that other pages have too
+LEFTOVERS = [
+    ("• Email:", "misc"),  # financialpost.com author box without its address
+    ("-Aktualisiert am", "misc"),  # faz.net date label without its date
+    (
+        "Los geht’s: Von Montag an für 49 Euro monatlich im Nah- und Regionalverkehr. "
+        "Bild: Maximilian von Lachner",
+        "credits",
+    ),
+    ("Hundreds gathered outside parliament on Monday. Photo: Jane Doe/Reuters", "credits"),
+    ("Headline", "misc"),  # mediaindonesia.com label above the headline
+    ("分享让更多人看到", "misc"),  # people.com.cn share widget
+    ("关注", "misc"),
+    (
+        "Nach dem Angriff auf Israel wurden auf dem EU-Gipfel schärfere Sanktionen beschlossen. "
+        "18.04.2024 | 0:21 min",
+        "misc",
+    ),  # zdf.de video teaser
+    (
+        "Aktuelle Meldungen zu Russlands Angriff auf die Ukraine finden Sie jederzeit in "
+        "unserem Liveblog:",
+        "recommended",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), LEFTOVERS)
+def test_leftovers_are_boilerplate(text: str, category: str) -> None:
+    assert paragraph_category(text) == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Der Minister sagte am Montag in Berlin, das Foto sei echt. Die Regierung prüft den Fall.",
+        "Photo agencies said the picture was taken on Monday. Reuters could not verify it.",
+        "Aktuelle Entwicklungen zeigen, dass der Handel mit dem Iran weiter schrumpft, sagte er.",
+        "The email was sent to all staff on Monday, the company said.",
+    ],
+)
+def test_sentences_like_the_leftovers_are_kept(text: str) -> None:
+    assert paragraph_category(text) is None
+
+
+def test_markup_without_words_is_dropped() -> None:
+    kept, report = clean_paragraphs(["()", "|", "The strike is scheduled to last until Saturday."])
+    assert kept == ["The strike is scheduled to last until Saturday."]
+    assert report.dropped["empty"] == 2
+
+
+def test_signoff_paragraph_is_an_author_and_leaves_the_text() -> None:
+    page = lxml_html.fromstring(
+        "<html><body><article><p>Người đàn ông 63 tuổi đau bụng kéo dài, bác sĩ chẩn đoán ung "
+        "thư.</p><p class='Normal' style='text-align:right;'><strong>Lê Phương</strong></p>"
+        "</article></body></html>"
+    )
+    assert take_signoff(page) == ["Lê Phương"]
+    assert "Lê Phương" not in page.text_content()
+    prose = lxml_html.fromstring(
+        "<html><body><p style='text-align: right'><b>Quoted at length in the report.</b></p>"
+        "</body></html>"
+    )
+    assert take_signoff(prose) == []
 
 
 def test_share_links() -> None:

@@ -234,8 +234,10 @@ def test_result_has_exactly_the_contract_keys() -> None:
         "links",
         "citations",
         "paywalled",
+        "teaser",
         "text_digest",
         "reason",
+        "error",
     }
     assert isinstance(result["word_count"], int) and result["word_count"] > 300
     assert re.fullmatch(r"sha1:[0-9a-f]{40}", result["text_digest"])
@@ -510,9 +512,11 @@ def test_corpus_encodings() -> None:
 def test_corpus_paywall_teaser_and_full_paywalled_text() -> None:
     _, teaser = corpus_page("badische-zeitung.de/traf_badische-zeitung.de-Wohnungssuche")
     assert teaser["paywalled"] is True
-    # JSON-LD isAccessibleForFree=false, but the whole article is there
+    assert teaser["teaser"] is True
+    # JSON-LD isAccessibleForFree=false: paywalled as the publisher declares, though the whole
+    # article is there (not a teaser)
     _, ft = corpus_page("ft.com/omnivore_ft.com")
-    assert ft["paywalled"] is False and ft["word_count"] > 500
+    assert ft["paywalled"] is True and ft["teaser"] is False and ft["word_count"] > 500
 
 
 @needs_corpus
@@ -538,3 +542,252 @@ def test_fallback_extractors_are_on_by_default_and_can_be_switched_off() -> None
     assert whole["word_count"] > 2000
     assert fast["word_count"] < whole["word_count"] / 5
     assert sum(squash(s) in squash(fast["text"] or "") for s in truth["must_contain"]) < len(truth["must_contain"])
+
+
+# --- metadata where pages mislead (issue 23) -------------------------------------------------
+
+
+def page(head: str, body: str, lang: str = "en") -> bytes:
+    return (
+        f'<html lang="{lang}"><head><meta charset="utf-8">{head}</head><body>{body}</body></html>'
+    ).encode()
+
+
+def ld(data: dict) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}</script>'
+
+
+EN_PARAGRAPHS = "".join(
+    f"<p>{sentence} The port authority said the disruption was costing shippers millions of "
+    "euros a day, and that talks would resume on Thursday in Rotterdam.</p>"
+    for sentence in EN_BODY
+)
+DE_PARAGRAPHS = "".join(
+    f"<p>{sentence} Das Ministerium verweist auf Pilotprojekte in Frankfurt und Berlin, die "
+    "seit zwei Jahren laufen und deren Ergebnisse bis zum Sommer vorliegen sollen.</p>"
+    for sentence in DE_BODY
+)
+ID_PARAGRAPHS = "".join(
+    f"<p>{sentence} Menurut data pemerintah, harga beras medium di pasar tradisional naik "
+    "tajam sejak awal bulan dan belum menunjukkan tanda akan turun dalam waktu dekat.</p>"
+    for sentence in ID_BODY
+)
+
+
+def test_credit_line_in_a_sidebar_beats_the_publisher_in_meta() -> None:
+    # dw.com's old layout: meta author is the publisher; the sidebar says "Autorin/Autor X"
+    html = page(
+        '<title>Abwärme | DW | 28.04.2023</title><meta name="author" content="Deutsche Welle '
+        '(www.dw.com)"><meta property="og:site_name" content="DW.COM">',
+        f"<article><h1>Abwärme aus Rechenzentren</h1>{DE_PARAGRAPHS}</article>"
+        "<aside><ul><li><strong>Datum</strong> 28.04.2023</li><li><strong>Autorin/Autor"
+        "</strong> Anna Muster</li></ul></aside>",
+        "de",
+    )
+    assert extract(html, "https://www.dw.com/de/a-1")["authors"] == ["Anna Muster"]
+
+
+def test_editor_named_in_json_ld_is_not_the_author() -> None:
+    # mediaindonesia.com: JSON-LD's Person is the editor the page shows as "Editor : X"
+    html = page(
+        ld({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Harga beras",
+            "author": {"@type": "Person", "name": "Heryadi", "jobTitle": "Jurnalis"},
+            "datePublished": "2026-01-20T18:33:13+07:00"}),
+        f"<article><h1>Harga beras naik lagi</h1><div class='author-2'>Naufal Zuhdi</div>"
+        f"{ID_PARAGRAPHS}<div class='info-author'>Editor : <a class='author' href='/author/112'>"
+        "Heryadi</a></div></article>",
+        "id",
+    )
+    result = extract(html, "https://mediaindonesia.com/ekonomi/1/harga-beras")
+    assert result["authors"] == ["Naufal Zuhdi"]
+    assert "Editor" not in result["text"] and "Heryadi" not in result["text"]
+
+
+def test_organisation_is_no_author_while_a_person_is_named_and_agencies_keep_their_spelling() -> None:
+    base = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Port strike"}
+    article = f"<article><h1>Port strike halts Rotterdam</h1>{EN_PARAGRAPHS}</article>"
+    org = ld({**base, "author": {"@type": "Organization", "name": "Harbour Gazette"},
+              "publisher": {"@type": "Organization", "name": "Harbour Gazette"}})
+    byline = article.replace("<h1>Port strike halts Rotterdam</h1>",
+                             "<h1>Port strike halts Rotterdam</h1><p>By Maria Jansen and Tom Evers</p>")
+    url = "https://news.example.org/a"
+    assert extract(page(org, byline), url)["authors"] == ["Maria Jansen", "Tom Evers"]
+    assert extract(page(org, article), url)["authors"] == ["Harbour Gazette"]
+    agency = ld({**base, "author": {"@type": "Person", "name": "DPA "}})
+    assert extract(page(agency, article), url)["authors"] == ["dpa"]
+    handle = '<meta property="article:author" content="mjansen"><meta name="author" content="Afp">'
+    assert extract(page(handle, article), url)["authors"] == ["AFP"]
+
+
+def test_vietnamese_signoff_is_the_author_not_text() -> None:
+    html = page(
+        ld({"@context": "http://schema.org", "@type": "NewsArticle", "headline": "Đau bụng",
+            "author": {"@type": "Organization", "name": "VnExpress"}}),
+        "<article><h1>Đau bụng kéo dài, phát hiện ung thư</h1>"
+        + "".join(
+            f"<p class='Normal'>Người đàn ông 63 tuổi đau bụng kéo dài {i}, bác sĩ chẩn đoán ung "
+            "thư lymphoma ruột non, căn bệnh ít gặp trong hệ tiêu hóa theo các chuyên gia.</p>"
+            for i in range(8)
+        )
+        + "<p class='Normal' style='text-align:right;'><strong>Lê Phương</strong></p></article>",
+        "vi",
+    )
+    result = extract(html, "https://vnexpress.net/a-1.html")
+    assert result["authors"] == ["Lê Phương"] and "Lê Phương" not in result["text"]
+
+
+def test_chinese_editors_are_not_authors_and_copyright_is_no_site_name() -> None:
+    text = "".join(
+        f"<p>新华社北京4月24日电 第{i}段：国家主席习近平向首届中拉航天合作论坛致贺信，指出航天技术"
+        "应当更好惠及人民，中方愿同拉美和加勒比国家一道深化合作。</p>"
+        for i in range(8)
+    )
+    html = page(
+        '<meta name="copyright" content="人民网版权所有"><title>促进航天技术更好惠及人民--时政--人民网</title>',
+        f"<div class='rm_txt_con'><h1>促进航天技术更好惠及人民</h1>{text}"
+        "<div class='edit cf'>(责编：牛镛、岳弘彬)</div><p class='paper_num'><em>分享让更多人看到"
+        "</em></p></div>",
+        "zh-CN",
+    )
+    result = extract(html, "http://politics.people.com.cn/n1/2024/0424/c1001-40223222.html")
+    assert result["authors"] == []
+    assert result["site_name"] == "politics.people.com.cn"
+    assert "责编" not in result["text"] and "分享" not in result["text"]
+
+
+def test_time_of_day_and_offset_are_kept() -> None:
+    article = f"<article><h1>Abwärme aus Rechenzentren</h1>{DE_PARAGRAPHS}</article>"
+    # faz.net gives the time only in a <time> element; htmldate alone finds the day
+    faz = page("<title>Abwärme</title>", article.replace(
+        "</h1>", '</h1><time datetime="2023-04-28T19:20:36+0200">28.04.2023</time>'), "de")
+    assert extract(faz, "https://www.faz.net/a.html")["published"] == "2023-04-28T19:20:36+02:00"
+    # microdata (telegraph.co.uk), and a space before the offset (euronews.com)
+    micro = page("", article.replace(
+        "</h1>", '</h1><time itemprop="datePublished" datetime="2023-08-30T16:45+0100">30 Aug</time>'))
+    assert extract(micro, "https://example.org/a")["published"] == "2023-08-30T16:45:00+01:00"
+    spaced = page(ld({"@type": "NewsArticle", "datePublished": "2024-04-30 16:38:37 +02:00"}), article)
+    assert extract(spaced, "https://example.org/a")["published"] == "2024-04-30T16:38:37+02:00"
+    # a date only when the page gives only a date
+    bare = page('<meta property="article:published_time" content="2024-03-07">', article)
+    assert extract(bare, "https://example.org/a")["published"] == "2024-03-07"
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        {"isAccessibleForFree": False},
+        {"isAccessibleForFree": "False"},
+        {"hasPart": {"@type": "WebPageElement", "isAccessibleForFree": "false",
+                     "cssSelector": ".paywall"}},
+    ],
+)
+def test_publisher_declared_paywall_with_the_whole_text(declaration: dict) -> None:
+    html = page(ld({"@context": "https://schema.org", "@type": "NewsArticle", **declaration}),
+                f"<article><h1>Port strike</h1>{EN_PARAGRAPHS}</article>")
+    result = extract(html, "https://news.example.org/a")
+    assert (result["paywalled"], result["teaser"], result["reason"]) == (True, False, None)
+    free = html.replace(b"isAccessibleForFree", b"isAccessible")
+    assert extract(free, "https://news.example.org/a")["paywalled"] is False
+
+
+def test_cdata_wrapped_json_ld_is_read() -> None:
+    block = ('<script type="application/ld+json">//<![CDATA[\n{"@type": "NewsArticle", '
+             '"datePublished": "2024-08-22T12:00:00+02:00", "author": {"@type": "Person", '
+             '"name": "Shany Littman"}}\n//]]></script>')
+    result = extract(page(block, f"<article><h1>Port strike</h1>{EN_PARAGRAPHS}</article>"),
+                     "https://krautreporter.example/a")
+    assert result["published"] == "2024-08-22T12:00:00+02:00"
+    assert result["authors"] == ["Shany Littman"]
+
+
+def test_extraction_failure_keeps_type_and_message_in_the_line() -> None:
+    from crawler.pipeline.records import build_record
+    from storage.schema import schema_errors
+
+    # Scrapy hands header values over as bytes: a caller passing one on is a real mistake
+    result = extract(fixture("en_named"), "https://news.example.org/a", content_type=b"text/html")
+    assert result["reason"] == "extraction_error"
+    assert result["error"].startswith("TypeError: ") and len(result["error"]) > 15
+    item = {"source": "ingest", "url": "https://news.example.org/a",
+            "final_url": "https://news.example.org/a", "fetched_at": "2024-03-07T08:00:00Z",
+            "status": 200, "extraction": result}
+    record = build_record(item, {"name": "newsarchive", "version": EXTRACTOR_VERSION})
+    assert record["reason"] == "extraction_error" and record["error"] == result["error"]
+    assert schema_errors(record) == []
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "authors"),
+    [
+        ("dw.com/DW_2023_04_28", ["Roman Goncharenko"]),
+        ("dw.com/traf_dw.com-elephants", ["Kossivi Tiassou"]),
+        ("vnexpress.net/VnExpress_2025_10_22", ["Lê Phương"]),
+        ("mediaindonesia.com/MediaIndonesia_2026_01_20", ["Naufal Zuhdi"]),
+        ("zeit.de/DieZeit_2023_04_28", ["dpa"]),
+        ("theintercept.com/TheIntercept_2024_02_28", ["Nikita Mazurov"]),
+        ("businessinsider.de/BusinessInsiderDE_2024_01_29", ["Matthew Loh"]),
+        ("badische-zeitung.de/traf_badische-zeitung.de-Wohnungssuche", ["Lisa Petrich"]),
+        ("bbc.co.uk/BBC_2024_08_01", ["BBC News"]),
+    ],
+)
+def test_corpus_authors(name: str, authors: list[str]) -> None:
+    truth, result = corpus_page(name)
+    assert result["authors"] == authors == truth["authors"]
+
+
+@needs_corpus
+def test_corpus_nikkei_publisher_is_not_a_person_and_people_editors_are_not_authors() -> None:
+    _, nikkei = corpus_page("nikkei.com/Nikkei_2025_01_27")
+    assert "Nikkei Inc" not in nikkei["authors"]
+    _, people = corpus_page("people.com.cn/People_2024_04_24")
+    assert people["authors"] == [] and "版权" not in people["site_name"]
+    assert "分享让更多人看到" not in people["text"] and "关注" not in people["text"].split("\n\n")
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    "name",
+    ["faz.net/FAZ_2023_04_28", "krautreporter.de/Krautreporter_2024_08_22",
+     "telegraph.co.uk/TheTelegraph_2023_08_30", "euronews.com/EuronewsEN_2024_04_30"],
+)
+def test_corpus_published_to_the_minute(name: str) -> None:
+    from datetime import datetime
+
+    truth, result = corpus_page(name)
+    assert len(result["published"]) > 10
+    got, want = datetime.fromisoformat(result["published"]), datetime.fromisoformat(truth["date"])
+    assert abs((got - want).total_seconds()) < 60
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    "name",
+    ["washingtonpost.com/WashingtonPost_2024_04_26", "reuters.com/Reuters_2024_03_07",
+     "financialpost.com/FinancialPost_2026_06_06"],
+)
+def test_corpus_declared_paywall(name: str) -> None:
+    _, result = corpus_page(name)
+    assert result["paywalled"] is True and result["teaser"] is False and result["word_count"] > 300
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "leftover"),
+    [
+        ("financialpost.com/FinancialPost_2026_06_06", "• Email:"),
+        ("financialpost.com/FinancialPost_2026_06_06", "Keep out of Tim Hortons"),
+        ("faz.net/FAZ_2023_04_28", "Aktualisiert am"),
+        ("faz.net/FAZ_2023_04_28", "Bild: Maximilian von Lachner"),
+        ("heise.de/Heise_2024_04_19", "\n\n()\n\n"),
+        ("mediaindonesia.com/MediaIndonesia_2026_01_20", "Headline"),
+        ("zdf.de/ZDF_2024_04_22", "18.04.2024 | 0:21 min"),
+        ("zdf.de/ZDF_2025_11_07", "in unserem Liveblog"),
+    ],
+)
+def test_corpus_leftovers_are_gone(name: str, leftover: str) -> None:
+    truth, result = corpus_page(name)
+    assert leftover not in result["text"]
+    paragraphs = truth["text"].split("\n\n")  # the body stays
+    kept = sum(squash(p)[:80] in squash(result["text"]) for p in paragraphs)
+    assert kept >= 0.8 * len(paragraphs)

@@ -28,8 +28,10 @@ RESULT_KEYS = (
     "links",
     "citations",
     "paywalled",
+    "teaser",
     "text_digest",
     "reason",
+    "error",
 )
 FOCUS_VALUES = ("balanced", "precision", "recall")
 

@@ -148,7 +148,8 @@ class RecordPipeline:
         self.stats.inc_value(f"records/{outcome}")
         if record["reason"]:
             self.stats.inc_value(f"records/reason/{record['reason'].split(':', 1)[0]}")
-            log.info("no_article", url=record["url"], reason=record["reason"], status=record["status"])
+            log.info("no_article", url=record["url"], reason=record["reason"], status=record["status"],
+                     **({"error": record["error"]} if record.get("error") else {}))
         return {"url": record["url"], "outcome": outcome, "reason": record["reason"]}, record
 
     def _unchanged(self, url: str) -> dict[str, Any]:

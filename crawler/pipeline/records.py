@@ -67,12 +67,12 @@ def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, A
         "truncated": item.get("truncated"),
     }
     for name in RESULT_KEYS:
-        if name in ("canonical_url", "reason"):
+        if name in ("canonical_url", "reason", "error"):
             continue
         default: Any = [] if name in ("authors", "tags", "links", "citations") else None
         if name == "word_count":
             default = 0
-        elif name == "paywalled":
+        elif name in ("paywalled", "teaser"):
             default = False
         value = extraction.get(name, default)
         record[name] = default if value is None and default is not None else value
@@ -82,7 +82,8 @@ def build_record(item: dict[str, Any], extractor: dict[str, str]) -> dict[str, A
         record["text"] = None
         record["word_count"] = 0
         record["text_digest"] = None
-    record["error"] = item.get("error")
+    # a failed extraction keeps the exception's type and message ("extraction_error")
+    record["error"] = item.get("error") or (extraction.get("error") if reason else None)
     record["depth"] = item.get("depth", 0)
     record["version"] = item.get("version", 1)
     record["previous_fetched_at"] = item.get("previous_fetched_at")

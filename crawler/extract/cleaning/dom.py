@@ -17,6 +17,7 @@ from lxml.html import HtmlElement
 from crawler.extract.cleaning.rules import (
     Prefilter,
     Rules,
+    label_word,
     load_rules,
     normalise,
     paragraph_category,
@@ -196,6 +197,13 @@ BYLINE_MARKED = frozenset({"class", "id", "data-testid"})
 NO_BYLINE_TAGS = frozenset({"meta", "link", "script", "style", "img"})
 
 
+# elements that hold a credit line ("Autor: X" in a <p>, <strong>Autorin/Autor</strong> X)
+CREDIT_TAGS = frozenset(
+    {"p", "div", "span", "li", "strong", "b", "em", "dt", "dd", "small", "address", "figcaption"}
+)
+CREDIT_MAX_CHARS = 120
+
+
 @dataclass
 class PageScan:
     """The candidates of every DOM rule, in document order, found in one pass over the
@@ -210,11 +218,14 @@ class PageScan:
     headings: list[etree._Element] = field(default_factory=list)
     buttons: list[etree._Element] = field(default_factory=list)
     bylines: list[etree._Element] = field(default_factory=list)
+    # elements whose own text starts with a credit label ("Autor:", "Editor :", "责编：")
+    credits: list[etree._Element] = field(default_factory=list)
 
 
 def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
     """Collect the candidates of the DOM rules below the root of ``tree``."""
-    dialog_roles = (rules or load_rules()).dialog_roles
+    rules = rules or load_rules()
+    dialog_roles, label_words = rules.dialog_roles, rules.label_words
     scan = PageScan()
     # (bound once: this loop runs for every element of every page)
     mark, note_value = scan.marked.append, scan.marker_values.append
@@ -255,6 +266,15 @@ def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
             scan.buttons.append(elem)
         if byline and tag not in NO_BYLINE_TAGS:
             scan.bylines.append(elem)
+        text = elem.text
+        if (
+            text is not None
+            and tag in CREDIT_TAGS
+            and len(text) <= CREDIT_MAX_CHARS
+            and not text.isspace()
+            and label_word(text) in label_words
+        ):
+            scan.credits.append(elem)
     return scan
 
 

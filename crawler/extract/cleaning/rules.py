@@ -14,7 +14,7 @@ from pathlib import Path
 from ahocorasick_rs import AhoCorasick
 
 RULES_FILE = Path(__file__).with_name("boilerplate.toml")
-LANGUAGES = ("en", "de", "id", "fr", "es")
+LANGUAGES = ("en", "de", "id", "fr", "es", "zh")
 DOM_CATEGORIES = ("consent", "newsletter", "comments", "share", "related", "paywall")
 TEXT_CATEGORIES = (
     "consent",
@@ -68,7 +68,13 @@ class Rules:
     prose: re.Pattern[str]
     byline: re.Pattern[str]
     byline_anywhere: re.Pattern[str]
+    # a credit line: "Autor: X", "Editor : X", "(责编：X、Y)"; groups author/editor, rest
+    credit_label: re.Pattern[str]
+    # the first words of the credit labels (a cheap test before credit_label)
+    label_words: frozenset[str]
     agencies: frozenset[str]
+    # agencies as they spell themselves ("dpa", "AFP", "Reuters"), by their casefolded name
+    agency_spelling: dict[str, str]
 
 
 def _marker(pattern: str) -> str:
@@ -291,6 +297,24 @@ def _check_lowercase(data: dict, where: str = "") -> None:
                     )
 
 
+def _literals(texts: list[str]) -> str:
+    # longest first: "autorin/autor" before "autor"
+    return "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)) or r"(?!x)x"
+
+
+def _label_word(label: str) -> str:
+    """The first word of a credit label: its first two characters in scripts without spaces."""
+    word = label.split()[0]
+    return word if word.isascii() or word[0].isalpha() and ord(word[0]) < 0x2E80 else word[:2]
+
+
+def label_word(text: str) -> str:
+    """The word of a text to look up in Rules.label_words (see _label_word)."""
+    text = text.lstrip(" \t\n([（").lower()
+    word = re.split(r"[\s:：]", text, maxsplit=1)[0]
+    return word if not word or ord(word[0]) < 0x2E80 else word[:2]
+
+
 @functools.cache
 def load_rules(languages: tuple[str, ...] = LANGUAGES) -> Rules:
     """Compile the rules for these languages (cached: built once per process)."""
@@ -342,7 +366,19 @@ def load_rules(languages: tuple[str, ...] = LANGUAGES) -> Rules:
         prose=_alternation(merged("prose")),
         byline=re.compile(rf"^(?:{prefixes})\s+(?P<rest>.+)$", re.IGNORECASE),
         byline_anywhere=re.compile(rf"\b(?:{prefixes})\s+(?=[A-ZÀ-Þ])", re.IGNORECASE),
+        credit_label=re.compile(
+            r"^[(（\[]?\s*(?:(?P<editor>"
+            + _literals(merged("editor_labels"))
+            + r")|(?P<author>"
+            + _literals(merged("author_labels"))
+            + r"))(?:\s*[:：]\s*|\s+|$)(?P<rest>.*?)[)）\]]?$",
+            re.IGNORECASE,
+        ),
+        label_words=frozenset(
+            _label_word(label) for label in merged("author_labels") + merged("editor_labels")
+        ),
         agencies=frozenset(a.casefold() for a in data["names"]["agencies"]),
+        agency_spelling={a.casefold(): a for a in data["names"]["agencies"]},
     )
 
 

@@ -8,8 +8,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from crawler.extract.cleaning.authors import parse_byline
-from crawler.extract.cleaning.rules import Rules, load_rules, normalise, paragraph_category
+from crawler.extract.cleaning.authors import credit_line, parse_byline
+from crawler.extract.cleaning.rules import (
+    Rules,
+    label_word,
+    load_rules,
+    normalise,
+    paragraph_category,
+)
+
+CREDIT_MAX_CHARS = 120
 
 # bylines are looked for among the first and last few paragraphs only
 BYLINE_HEAD, BYLINE_TAIL = 4, 2
@@ -22,6 +30,8 @@ class TextReport:
 
     dropped: dict[str, int] = field(default_factory=dict)
     authors: list[str] = field(default_factory=list)
+    # names a credit line in the text gives as editors ("Editor : Heryadi"): never authors
+    editors: list[str] = field(default_factory=list)
     paywall: bool = False
 
 
@@ -38,11 +48,13 @@ def clean_paragraphs(
         # list items render as "- text": judge the text
         text = LIST_MARKER.sub("", normalise(paragraph))
         category = None
-        if not text:
-            category = "empty"
+        if not text or not any(c.isalnum() for c in text):
+            category = "empty"  # markup left without its words: "()", "|", "•"
         elif index < 3 and title_key and text.casefold() == title_key:
             category = "title"
-        elif index < BYLINE_HEAD or index > last - BYLINE_TAIL:
+        elif len(text) <= CREDIT_MAX_CHARS and label_word(text) in rules.label_words:
+            category = _credit(text, rules, report)
+        if category is None and (index < BYLINE_HEAD or index > last - BYLINE_TAIL):
             names = parse_byline(text, rules)
             if names:
                 category = "byline"
@@ -55,3 +67,14 @@ def clean_paragraphs(
         report.paywall = report.paywall or category == "paywall"
         report.dropped[category] = report.dropped.get(category, 0) + 1
     return kept, report
+
+
+def _credit(text: str, rules: Rules, report: TextReport) -> str | None:
+    """A credit line ("Editor : X", "Autor: X") is no text: its names go to the report."""
+    credit = credit_line(text, rules)
+    if credit is None:
+        return None
+    kind, names = credit
+    target = report.editors if kind == "editor" else report.authors
+    target.extend(n for n in names if n not in target)
+    return "credits" if kind == "editor" else "byline"
