@@ -22,10 +22,12 @@ and prints, per run and as min/median/max:
 The pages' requisites (stylesheets, images...) point at the real web, which a bench cannot
 reach: the runs above leave them out (ARCHIVE_REQUISITES=False). With --requisites instead,
 each page's absolute URLs are pointed at the local server (`https://cdn.example/x.css` ->
-`/standin/cdn.example/x.css`, images made distinct per copy as article photos are), which
-answers stand-ins of typical sizes (tests/newsserver.py `standin`), and each run ingests the
-pages with and without requisites (in alternating order), printing articles per second, the
-requisites fetched, and the crawler process's CPU per requisite.
+`/standin/cdn.example/x.css`), which answers stand-ins of typical sizes, photos and fonts as
+incompressible as real ones (tests/newsserver.py `standin`); copies of a page share its
+requisites (republished copies), or with --unique-images each copy has its own photos (distinct
+articles: the worst case). Each run ingests the pages with and without requisites (in
+alternating order), printing articles per second, the requisites fetched, and the crawler
+process's CPU per requisite.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import lxml.html  # noqa: E402
 import trafilatura  # noqa: E402
 
 from crawler.extract.article import ExtractOptions, extract  # noqa: E402
@@ -57,17 +60,49 @@ from tests.newsserver import CORPUS, NewsServer, corpus_pages, distinct_mark  # 
 from tests.proctree import descendants, rss_kb  # noqa: E402
 
 
-ABSOLUTE = re.compile(rb"""(?<=["'(\s,=])(?:https?:)?//([a-z0-9.-]+\.[a-z]{2,})(?=[/"'])""", re.IGNORECASE)
-IMAGE_STANDIN = re.compile(rb"""(/standin/[^"'\s)?#]+\.(?:jpe?g|png|webp|gif))""", re.IGNORECASE)
+ORIGIN = re.compile(r"^\s*(?:https?:)?//([^/\s]+)(/[^\s]*)?", re.IGNORECASE)
+CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""", re.IGNORECASE)
+IMAGE = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)(?:$|\?)", re.IGNORECASE)
+SRCSET_ATTRIBUTES = ("srcset", "data-srcset", "data-lazy-srcset")
 
 
-def with_standins(body: bytes, copy: int) -> bytes:
-    """The page with its absolute URLs on the local server (its requisites answered by stand-ins)."""
-    body = ABSOLUTE.sub(rb"/standin/\1", body)
-    return IMAGE_STANDIN.sub(lambda m: m.group(1) + b"?copy=%d" % copy, body)
+def with_standins(body: bytes, copy: int | None) -> bytes:
+    """The page with every absolute URL it names on the local server (`https://cdn.example/x.css`
+    -> `/standin/cdn.example/x.css`); with `copy`, its images distinct per copy (as distinct
+    articles' photos are; without, copies of a page share them, as republished copies do).
+    Parsed and written back with lxml, so what the crawler reads is what was rewritten."""
+    tree = lxml.html.fromstring(body)
+
+    def local(url: str) -> str:
+        found = ORIGIN.match(url)
+        if not found:
+            return url
+        path = found.group(2) or "/"
+        if copy is not None and IMAGE.search(path):
+            path += ("&" if "?" in path else "?") + f"copy={copy}"
+        return f"/standin/{found.group(1)}{path}"
+
+    def css(text: str) -> str:
+        return CSS_URL.sub(lambda m: f"url({m.group(1)}{local(m.group(2))}{m.group(1)})", text)
+
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for name, value in element.attrib.items():
+            if name in SRCSET_ATTRIBUTES:
+                element.set(name, ", ".join(" ".join([local(c.split()[0]), *c.split()[1:]])
+                                            for c in value.split(",") if c.split()))
+            elif name == "style":
+                element.set(name, css(value))
+            elif "//" in value[:10]:
+                element.set(name, local(value))
+        if element.tag == "style" and element.text:
+            element.text = css(element.text)
+    return lxml.html.tostring(tree, encoding="utf-8", doctype="<!DOCTYPE html>")
 
 
-def page_set(n: int, encoding: str = "identity", standins: bool = False) -> list[tuple[str, str, bytes]]:
+def page_set(n: int, encoding: str = "identity", standins: bool = False,
+             unique_images: bool = False) -> list[tuple[str, str, bytes]]:
     """(path served, URL given to the extractors, decoded body) of n distinct pages; the server
     sends them with Content-Encoding `encoding`, as news servers send HTML (gzip or br)."""
     pages = corpus_pages(True)
@@ -77,7 +112,7 @@ def page_set(n: int, encoding: str = "identity", standins: bool = False) -> list
         # each copy has a payload of its own, as distinct articles have: none is archived as a revisit
         body = gzip.decompress((CORPUS / "pages" / site / f"{name}.html.gz").read_bytes()) + distinct_mark(i)
         if standins:
-            body = with_standins(body, i)
+            body = with_standins(body, i if unique_images else None)
         out.append((f"/distinct/{i}/{site}/{name}{query}", f"http://127.0.0.1/distinct/{i}/{site}/{name}", body))
     return out
 
@@ -192,12 +227,18 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
                       requisites)
 
 
-def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str) -> None:
+def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique_images: bool) -> None:
     """Articles per second with and without requisites, and CPU per requisite, run by run."""
-    pages = page_set(pages_n, encoding, standins=True)
+    if encoding == "br":
+        raise SystemExit("--requisites serves its pages identity or gzip")
+    pages = page_set(pages_n, encoding, standins=True, unique_images=unique_images)
     without_rates, with_rates, ratios, per_requisite = [], [], [], []
     with NewsServer(keep_bodies=False) as server:
-        warm_server(server, pages)
+        for path, _url, body in pages:  # the rewritten pages, compressed once as a server's cache would
+            if encoding == "gzip":
+                server.set_page(path, gzip.compress(body, 6), headers=[("Content-Encoding", "gzip")])
+            else:
+                server.set_page(path, body)
         for run in range(1, runs + 1):
             order = (False, True) if run % 2 else (True, False)
             got = {on: ingest_rate(server, pages, workers, (f"ARCHIVE_REQUISITES={on}",)) for on in order}
@@ -279,6 +320,8 @@ def main() -> None:
                         help="instead: peak RSS of `crawler ingest` at these page counts (e.g. 1000,10000)")
     parser.add_argument("--requisites", action="store_true",
                         help="instead: articles/s with and without page requisites (served as stand-ins)")
+    parser.add_argument("--unique-images", action="store_true",
+                        help="with --requisites: each copy of a page its own images (else copies share them)")
     parser.add_argument("--no-fallback", action="store_true",
                         help="our extraction (limit and ingest) without trafilatura's fallback extractors "
                              "(EXTRACT_FALLBACK=False, its fast mode)")
@@ -286,7 +329,7 @@ def main() -> None:
     global _OPTIONS
     settings: tuple[str, ...] = ("ARCHIVE_REQUISITES=False",)  # they would be fetched from the real web
     if args.requisites:
-        return requisites_cost(args.pages, args.runs, args.workers, args.encoding)
+        return requisites_cost(args.pages, args.runs, args.workers, args.encoding, args.unique_images)
     if args.no_fallback:
         _OPTIONS = ExtractOptions(fallback=False)  # (the limit's worker processes are forked after this)
         settings += ("EXTRACT_FALLBACK=False",)

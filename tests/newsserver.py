@@ -183,6 +183,13 @@ STANDIN_SUFFIXES = (".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".s
 
 
 def standin(path: str) -> tuple[bytes, str]:
+    """A body of a typical size for the kind of file `path` names, its own (no two paths share a
+    payload, as no two real photos do)."""
+    body, content_type = _standin_kind(path)
+    return body + b"\n/* " + path.encode("utf-8", "replace") + b" */\n", content_type
+
+
+def _standin_kind(path: str) -> tuple[bytes, str]:
     name = path.lower().split("?")[0]
     if name.endswith(".css"):
         rule = ".standin-%d { margin: 0 %dpx; color: #333; }\n"
@@ -191,10 +198,12 @@ def standin(path: str) -> tuple[bytes, str]:
                 "@font-face { font-family: S; src: url(/standin/shared/font.woff2); }\n").encode(), "text/css"
     if name.endswith(".js"):
         return b"/* stand-in */ " + b"var x = 1;\n" * 5000, "application/javascript"
+    # fonts and photos are compressed formats: their stand-ins are as incompressible
+    noise = hashlib.shake_256(path.encode("utf-8", "replace")).digest
     if name.endswith((".woff", ".woff2", ".ttf")):
-        return b"wOF2" + b"\x00" * 30_000, "font/woff2"
+        return b"wOF2" + noise(30_000), "font/woff2"
     if name.endswith((".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico")) or "/img" in name:
-        return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 160, "image/png"
+        return b"\x89PNG\r\n\x1a\n" + noise(40_000), "image/png"
     return b"stand-in " * 1000, "application/octet-stream"
 
 
