@@ -86,6 +86,13 @@ LIST_SCOPE_ELEMENTS = 60
 NORMALISED_TEXT = etree.XPath("normalize-space()")
 # the paragraphs that place the article region, and the elements of a document's region
 PROSE_BLOCKS = etree.XPath(".//p | .//li | .//dd | .//blockquote | .//pre | .//div[text()[normalize-space()]]")
+PARAGRAPHS = etree.XPath(".//p")
+# the blocks whose links may be inline citations (libxml2 is fastest with one path per tag)
+LINK_BLOCKS = etree.XPath(
+    ".//p[.//a[@href]] | .//li[.//a[@href]] | .//dd[.//a[@href]] | .//blockquote[.//a[@href]]"
+    " | .//div[text()[normalize-space()]][.//a[@href]]"
+)
+PROSE_TAGS = frozenset({"p", "li", "dd", "blockquote", "pre", "div"})
 ARTICLE_ELEMENTS = etree.XPath(".//article | .//main")
 # short headings, paragraphs and labels may be lead-ins; longer paragraphs may start with one
 # (not h1: it titles the page or document, "# Notes" introduces no list)
@@ -110,8 +117,18 @@ SOURCE, FOOTNOTE, RELATED = "source_list", "footnote", "related"
 SECOND_LEVELS = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "or", "ne", "go", "gv"})
 
 
+# what normalize-space() leaves that flat() changes: invisible characters, non-ASCII spaces
+ODD_CHARACTERS = re.compile("[\u00a0\u00ad\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]")
+
+
 def flat(text: str) -> str:
     return " ".join(INVISIBLE.sub("", text).split())
+
+
+def _normalised(element: Any) -> str:
+    """flat() of an element's text, cheap when there is nothing more to do than normalize-space()."""
+    text = NORMALISED_TEXT(element)
+    return text if text.isascii() or not ODD_CHARACTERS.search(text) else flat(text)
 
 
 def clean_url(url: str) -> str:
@@ -148,7 +165,7 @@ class _Finder:
         body = tree.find(".//body") if tree.tag != "body" else tree
         self.root = body if body is not None else tree
         self.context: dict[Any, str] = {}  # element -> source_list / footnote / related
-        self.kept_blocks: dict[Any, bool] = {}  # block -> is it part of the article
+        self.kept_blocks: dict[Any, str] = {}  # block -> its text if part of the article, else ""
         self.region = self._region()
 
     # -- where the article is --------------------------------------------------------------
@@ -156,18 +173,10 @@ class _Finder:
         if self.kept is None:
             found = [el for el in ARTICLE_ELEMENTS(self.root) if not self._excluded(el)]
             return max(found, key=lambda el: len(NORMALISED_TEXT(el))) if found else self.root
-        weights: dict[Any, int] = {}
-        total = 0
-        for block in PROSE_BLOCKS(self.root):
-            text = flat(NORMALISED_TEXT(block))
-            if not text or not self.kept.holds(text, whole=len(text) < SHORT_BLOCK):
-                continue
-            self.kept_blocks[block] = True
-            if len(text) < SHORT_BLOCK:
-                continue
-            total += len(text)
-            for ancestor in block.iterancestors():
-                weights[ancestor] = weights.get(ancestor, 0) + len(text)
+        # the paragraphs place the article; pages without <p> are looked at block by block
+        weights, total = self._weigh(PARAGRAPHS(self.root))
+        if not total:
+            weights, total = self._weigh(PROSE_BLOCKS(self.root))
         if not total:
             return None
         deepest, depth = None, -1
@@ -177,6 +186,30 @@ class _Finder:
                 if element_depth > depth:
                     deepest, depth = element, element_depth
         return deepest
+
+    def _weigh(self, blocks: list[Any]) -> tuple[dict[Any, int], int]:
+        """How much of the kept text each ancestor of these blocks holds, and in all."""
+        weights: dict[Any, int] = {}
+        total = 0
+        for block in blocks:
+            text = self._kept_text(block)
+            if len(text) < SHORT_BLOCK:
+                continue
+            total += len(text)
+            for ancestor in block.iterancestors():
+                weights[ancestor] = weights.get(ancestor, 0) + len(text)
+        return weights, total
+
+    def _kept_text(self, block: Any) -> str:
+        """The block's text if the extraction kept it ("" if not); remembered per block."""
+        known = self.kept_blocks.get(block)
+        if known is not None:
+            return known
+        text = _normalised(block)
+        assert self.kept is not None
+        kept = text if text and self.kept.holds(text, whole=len(text) < SHORT_BLOCK) else ""
+        self.kept_blocks[block] = kept
+        return kept
 
     def _scope(self) -> HtmlElement:
         """Where lead-ins and their lists may stand: the region's parent (a source box beside
@@ -211,7 +244,7 @@ class _Finder:
             citation = self._link(anchor, href, kind)
             if citation:
                 found.append(((index, 0), citation))
-        found.extend(self._plain_urls(anchors))
+        found.extend(self._plain_urls(anchors, scope))
         found.sort(key=lambda pair: pair[0])
         unique: dict[str, dict[str, str]] = {}
         for _, citation in found:
@@ -238,9 +271,12 @@ class _Finder:
         """The anchors in the article's paragraphs: those the extraction kept (a page), or
         the paragraphs of the article region (a document)."""
         if self.kept is None:
-            self.kept_blocks = dict.fromkeys(PROSE_BLOCKS(self.region), True)
+            blocks = PROSE_BLOCKS(self.region)
+            self.kept_blocks = dict.fromkeys(blocks, "document")
+        else:
+            blocks = [block for block in LINK_BLOCKS(self.root) if self._kept_text(block)]
         inline: dict[Any, str] = {}
-        for block in self.kept_blocks:
+        for block in blocks:
             for anchor in block.iter("a"):
                 if anchor not in inline and self._inline(anchor):
                     inline[anchor] = "inline"
@@ -249,7 +285,17 @@ class _Finder:
     def _inline(self, element: Any) -> bool:
         """Whether ``element`` stands in a paragraph of the article, and not in a teaser list
         or a list a "Related" lead-in introduced."""
-        block = next((a for a in _self_and_ancestors(element, self.root) if a in self.kept_blocks), None)
+        block = None
+        for ancestor in _self_and_ancestors(element, self.root):
+            if ancestor is element or ancestor.tag not in PROSE_TAGS:
+                continue
+            if self.kept is None:
+                if ancestor in self.kept_blocks:
+                    block = ancestor
+                    break
+            elif self._kept_text(ancestor):
+                block = ancestor
+                break
         if block is None:
             return False
         # teasers the extraction kept by mistake; a document (notes, a brief) is all article
@@ -265,15 +311,16 @@ class _Finder:
         url = self._cited_url(href)
         if url is None:
             return None
-        text = flat(NORMALISED_TEXT(anchor))
+        text = _normalised(anchor)
         if not text or URL_IN_TEXT.fullmatch(text):
             text = _label_before(anchor) or text or (urlsplit(url).hostname or "")
         return {"url": url, "text": text, "kind": kind}
 
-    def _plain_urls(self, anchors: list[Any]) -> Iterator[tuple[tuple[int, int], dict[str, str]]]:
-        """URLs written as text in the article's paragraphs and in its source lists."""
+    def _plain_urls(self, anchors: list[Any], scope: HtmlElement) -> Iterator[tuple[tuple[int, int], dict[str, str]]]:
+        """URLs written as text in the article's paragraphs and in its source lists (in the
+        article region and beside it: a URL written out elsewhere is a page's furniture)."""
         pieces = []
-        for piece in TEXT_WITH_URL(self.root):
+        for piece in TEXT_WITH_URL(scope):
             holder = piece.getparent()
             if piece.is_tail:
                 holder = holder.getparent()
@@ -318,12 +365,12 @@ class _Finder:
             start = order[self.region]
             candidates = [el for el in candidates if order.get(el, -1) >= start]
         for element in candidates:
-            text = flat(NORMALISED_TEXT(element))
+            text = _normalised(element)
             if len(text) <= LEAD_IN_CHARS:
                 whole = self._lead_in(text)
                 if whole:
                     block = _block_of(element, scope)
-                    if block is None or block.tag == "li" or flat(NORMALISED_TEXT(block)) != text:
+                    if block is None or block.tag == "li" or _normalised(block) != text:
                         continue  # a label inside a longer paragraph introduces nothing after it
                     self._mark_after(block, whole, scope)
                     continue
@@ -357,7 +404,7 @@ class _Finder:
             count += 1
             if count > LIST_SCOPE_ELEMENTS or sibling.tag in HEADING_TAGS:
                 break
-            text = flat(NORMALISED_TEXT(sibling))
+            text = _normalised(sibling)
             if len(text) <= LEAD_IN_CHARS and self._lead_in(text):
                 break
             has_links = sibling.tag == "a" or sibling.find(".//a[@href]") is not None or "://" in text
@@ -372,7 +419,7 @@ class _Finder:
         if self.may_cite_in_lists:
             for element in FOOTNOTE_ROLE(self.root):
                 self.context.setdefault(element, FOOTNOTE)
-        markers = [a for a in FRAGMENT_LINKS(self.region) if FOOTNOTE_MARKER.match(flat(NORMALISED_TEXT(a)))]
+        markers = [a for a in FRAGMENT_LINKS(self.region) if FOOTNOTE_MARKER.match(_normalised(a))]
         if not markers:
             return
         ids = {element.get("id"): element for element in WITH_ID(self.root)}
@@ -416,8 +463,8 @@ class _Finder:
         if len(items) < LINK_LIST_ITEMS:
             return False
         for li in items:
-            text = len(flat(NORMALISED_TEXT(li)))
-            linked = sum(len(flat(NORMALISED_TEXT(a))) for a in li.iter("a"))
+            text = len(_normalised(li))
+            linked = sum(len(_normalised(a)) for a in li.iter("a"))
             if not text or linked < LINK_LIST_DENSITY * text:
                 return False
         return True

@@ -322,13 +322,6 @@ def take_signoff(tree: etree._Element, rules: Rules | None = None) -> list[str]:
     names = _names_in(text, rules, single=False) if text == bold and len(text) <= 80 else []
     if not names or len(names) != len([c for c in NAME_SPLIT.split(text) if c.strip(" .:")]):
         return []  # not names only
-    parent = paragraph.getparent()
-    if parent is not None:
-        if paragraph.tail and paragraph.tail.strip():
-            previous = paragraph.getprevious()
-            if previous is not None:
-                previous.tail = (previous.tail or "") + paragraph.tail
-            else:
-                parent.text = (parent.text or "") + paragraph.tail
-        parent.remove(paragraph)
+    if paragraph.getparent() is not None:
+        paragraph.drop_tree()  # its tail stays: text of the parent that follows it
     return names

@@ -333,14 +333,7 @@ class _Pruner:
         parent = elem.getparent()
         if parent is None or not self.attached(elem):
             return False
-        # keep the tail: it is text of the parent that follows the removed element
-        if elem.tail and elem.tail.strip():
-            prev = elem.getprevious()
-            if prev is not None:
-                prev.tail = (prev.tail or "") + elem.tail
-            else:
-                parent.text = (parent.text or "") + elem.tail
-        parent.remove(elem)
+        elem.drop_tree()  # its tail stays: text of the parent that follows it
         self.report.removed[category] = self.report.removed.get(category, 0) + 1
         return True
 
