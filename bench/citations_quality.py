@@ -44,11 +44,11 @@ print(json.dumps({"pages": len(pages), "ms_per_page": (time.process_time() - sta
 """
 
 
-def quality() -> None:
+def quality(truth: Path) -> None:
     sys.path.insert(0, str(REPO))
     from crawler.extract.article import extract
 
-    data = json.loads(TRUTH.read_text(encoding="utf-8"))
+    data = json.loads(truth.read_text(encoding="utf-8"))
     print(f"{'page':58} {'truth':>5} {'found':>5} {'prec':>5} {'rec':>5}")
     tp = fp = fn = 0
     precisions, recalls = [], []
@@ -108,9 +108,10 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="another checkout: extraction CPU compared round by round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-quality", action="store_true", help="only the cost")
+    parser.add_argument("--truth", type=Path, default=TRUTH, help=f"the hand-made truth (default {TRUTH.name})")
     args = parser.parse_args()
     if not args.no_quality:
-        quality()
+        quality(args.truth)
     print()
     citation_share()
     if args.baseline:

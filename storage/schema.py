@@ -30,8 +30,12 @@ def _validator() -> Any:
 
 
 def schema_errors(record: dict[str, Any]) -> list[str]:
-    """Human-readable problems with `record` (empty when it is valid)."""
-    return [
-        f"{'/'.join(str(p) for p in err.instance_path) or '<root>'}: {err.message}"
-        for err in _validator().iter_errors(record)
-    ]
+    """Human-readable problems with `record` (empty when it is valid). A value of a type JSON
+    has no name for is a problem too, not an exception: the line is still written."""
+    try:
+        return [
+            f"{'/'.join(str(p) for p in err.instance_path) or '<root>'}: {err.message}"
+            for err in _validator().iter_errors(record)
+        ]
+    except ValueError as exc:  # jsonschema-rs refuses types it cannot map (a str subclass...)
+        return [f"<root>: cannot be checked ({exc})"]

@@ -56,11 +56,16 @@ EXCLUDED_ROLES = frozenset(
 )
 # embedded posts (tweets, Instagram, TikTok...) quote a post; the link is the embed's own
 EMBED_MARKER = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|fb-post|reddit-embed|bluesky-embed|embed", re.IGNORECASE)
+# navigation by name: a custom element (<bsp-nav>) or a box whose class says so
+NAV_MARKER = re.compile(r"navigation|breadcrumb|(?<![a-z])(?:nav|menu)(?![a-z])", re.IGNORECASE)
+SHARE_SEGMENTS = frozenset({"share", "sharer", "sharing"})  # .../embed/123/share: a share action
+# a call to subscribe or follow holds at least this many links (platforms), a source list too
+PROMO_LINKS = 2
 COMMENT_MARKER = re.compile(r"(?<![a-z])(?:comments?|disqus)(?![a-z])", re.IGNORECASE)  # not "commentary"
 FOOTNOTE_ROLES = frozenset({"doc-endnotes", "doc-footnote", "doc-endnote", "doc-bibliography"})
 # paths of tag, topic, author and category pages
 TAXONOMY_PATH = re.compile(
-    r"/(?:tags?|topics?|thema|themen|authors?|autor(?:en|in)?|penulis|reporter|kategori|category|categories|"
+    r"/(?:tags?|topics?|hubs?|thema|themen|authors?|autor(?:en|in)?|penulis|reporter|kategori|category|categories|"
     r"label|schlagworte?|stichworte?|profil(?:e)?)(?:/|$)", re.IGNORECASE
 )
 LANGUAGE_SEGMENT = re.compile(r"^[a-z]{2}(?:-[a-z]{2})?$", re.IGNORECASE)
@@ -83,7 +88,8 @@ LEAD_IN_CHARS = 60
 # the elements after a lead-in that still belong to its list (stops earlier at a heading,
 # another lead-in, or a paragraph with no link or URL)
 LIST_SCOPE_ELEMENTS = 60
-NORMALISED_TEXT = etree.XPath("normalize-space()")
+# plain str results (lxml's "smart strings" hold their element and are not JSON types)
+NORMALISED_TEXT = etree.XPath("normalize-space()", smart_strings=False)
 # the paragraphs that place the article region, and the elements of a document's region
 PROSE_BLOCKS = etree.XPath(".//p | .//li | .//dd | .//blockquote | .//pre | .//div[text()[normalize-space()]]")
 PARAGRAPHS = etree.XPath(".//p")
@@ -102,7 +108,12 @@ LEAD_IN_CANDIDATES = etree.XPath(
     "[string-length(normalize-space()) <= $short or contains(substring(normalize-space(), 1, $head), ':')]"
 )
 TEXT_WITH_URL = etree.XPath(".//text()[contains(., '://')][not(ancestor::script or ancestor::style)]")
-WHOLE_TEXT = etree.XPath("string()")
+WHOLE_TEXT = etree.XPath("string()", smart_strings=False)
+HIDDEN_TAGS = ("svg", "script", "style", "noscript", "template")
+VISIBLE_TEXT = etree.XPath(
+    ".//text()[not(ancestor::svg or ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]",
+    smart_strings=False,
+)
 FRAGMENT_LINKS = etree.XPath(".//a[starts-with(@href, '#')]")
 WITH_ID = etree.XPath(".//*[@id]")
 FOOTNOTE_ROLE = etree.XPath(
@@ -125,8 +136,12 @@ def flat(text: str) -> str:
     return " ".join(INVISIBLE.sub("", text).split())
 
 
-def _normalised(element: Any) -> str:
-    """flat() of an element's text, cheap when there is nothing more to do than normalize-space()."""
+def _normalised(element: Any, hidden: frozenset[Any] | set[Any] = frozenset()) -> str:
+    """flat() of an element's text as a reader sees it (not the text of an <svg>'s title such as
+    "opens new tab", nor of scripts: ``hidden`` holds the elements that contain such things);
+    cheap when there is nothing more to do than normalize-space()."""
+    if element in hidden:
+        return flat("".join(VISIBLE_TEXT(element)))
     text = NORMALISED_TEXT(element)
     return text if text.isascii() or not ODD_CHARACTERS.search(text) else flat(text)
 
@@ -166,7 +181,16 @@ class _Finder:
         self.root = body if body is not None else tree
         self.context: dict[Any, str] = {}  # element -> source_list / footnote / related
         self.kept_blocks: dict[Any, str] = {}  # block -> its text if part of the article, else ""
+        self.promos: dict[Any, bool] = {}  # block -> is it a call to subscribe
+        # elements holding text a reader does not see (an icon's <title>, a script)
+        self.hidden: set[Any] = set()
+        for element in self.root.iter(*HIDDEN_TAGS):
+            self.hidden.update(element.iterancestors())
+        self.around_region: set[Any] = set()
         self.region = self._region()
+        # the region and what holds it: a class naming navigation there (<body class="sticky-
+        # navigation">) says nothing of the article's links
+        self.around_region = {self.region, *self.region.iterancestors()} if self.region is not None else set()
 
     # -- where the article is --------------------------------------------------------------
     def _region(self) -> HtmlElement | None:
@@ -205,7 +229,7 @@ class _Finder:
         known = self.kept_blocks.get(block)
         if known is not None:
             return known
-        text = _normalised(block)
+        text = _normalised(block, self.hidden)
         assert self.kept is not None
         kept = text if text and self.kept.holds(text, whole=len(text) < SHORT_BLOCK) else ""
         self.kept_blocks[block] = kept
@@ -302,7 +326,17 @@ class _Finder:
         item = _block_of(element.getparent(), block, frozenset({"li"})) if self.kept is not None else None
         if item is not None and item.tag == "li" and self._teaser_item(item):
             return False
-        return self._innermost_kind(block) != RELATED
+        return self._innermost_kind(block) != RELATED and not self._promo(block)
+
+    def _promo(self, block: HtmlElement) -> bool:
+        """A call to subscribe or follow ("Abonnieren Sie den Podcast bei Spotify, Apple ..."):
+        a paragraph that says so and links several platforms."""
+        known = self.promos.get(block)
+        if known is None:
+            text = _normalised(block, self.hidden).lower()
+            known = self.promos[block] = bool(self.rules.subscribe.search(text)) and len(
+                block.findall(".//a")) >= PROMO_LINKS
+        return known
 
     def _link(self, anchor: HtmlElement, href: str, kind: str) -> dict[str, str] | None:
         rel = (anchor.get("rel") or "").lower().split()
@@ -311,7 +345,7 @@ class _Finder:
         url = self._cited_url(href)
         if url is None:
             return None
-        text = _normalised(anchor)
+        text = _normalised(anchor, self.hidden)
         if not text or URL_IN_TEXT.fullmatch(text):
             text = _label_before(anchor) or text or (urlsplit(url).hostname or "")
         return {"url": url, "text": text, "kind": kind}
@@ -365,12 +399,12 @@ class _Finder:
             start = order[self.region]
             candidates = [el for el in candidates if order.get(el, -1) >= start]
         for element in candidates:
-            text = _normalised(element)
+            text = _normalised(element, self.hidden)
             if len(text) <= LEAD_IN_CHARS:
                 whole = self._lead_in(text)
                 if whole:
                     block = _block_of(element, scope)
-                    if block is None or block.tag == "li" or _normalised(block) != text:
+                    if block is None or block.tag == "li" or _normalised(block, self.hidden) != text:
                         continue  # a label inside a longer paragraph introduces nothing after it
                     self._mark_after(block, whole, scope)
                     continue
@@ -404,7 +438,7 @@ class _Finder:
             count += 1
             if count > LIST_SCOPE_ELEMENTS or sibling.tag in HEADING_TAGS:
                 break
-            text = _normalised(sibling)
+            text = _normalised(sibling, self.hidden)
             if len(text) <= LEAD_IN_CHARS and self._lead_in(text):
                 break
             has_links = sibling.tag == "a" or sibling.find(".//a[@href]") is not None or "://" in text
@@ -419,7 +453,7 @@ class _Finder:
         if self.may_cite_in_lists:
             for element in FOOTNOTE_ROLE(self.root):
                 self.context.setdefault(element, FOOTNOTE)
-        markers = [a for a in FRAGMENT_LINKS(self.region) if FOOTNOTE_MARKER.match(_normalised(a))]
+        markers = [a for a in FRAGMENT_LINKS(self.region) if FOOTNOTE_MARKER.match(_normalised(a, self.hidden))]
         if not markers:
             return
         ids = {element.get("id"): element for element in WITH_ID(self.root)}
@@ -437,7 +471,7 @@ class _Finder:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or url == self.page:
             return None
-        if is_share_link(url, self.rules):
+        if is_share_link(url, self.rules) or parts.path.rstrip("/").rsplit("/", 1)[-1].lower() in SHARE_SEGMENTS:
             return None
         if _site(url) == self.site and (TAXONOMY_PATH.search(parts.path) or _is_section(parts)):
             return None
@@ -450,9 +484,13 @@ class _Finder:
                 return True
             if tag == "blockquote" and EMBED_MARKER.search(ancestor.get("class") or ""):
                 return True
-            marker = ancestor.get("class") or ancestor.get("id")
-            if marker and COMMENT_MARKER.search(f"{ancestor.get('id') or ''} {marker}"):
+            if "-" in tag and NAV_MARKER.search(tag):
                 return True
+            marker = ancestor.get("class") or ancestor.get("id")
+            if marker and ancestor not in self.around_region:  # names of boxes beside the article
+                marker = f"{ancestor.get('id') or ''} {marker}"
+                if COMMENT_MARKER.search(marker) or NAV_MARKER.search(marker):
+                    return True
         return False
 
     def _teaser_item(self, block: HtmlElement) -> bool:
@@ -463,8 +501,8 @@ class _Finder:
         if len(items) < LINK_LIST_ITEMS:
             return False
         for li in items:
-            text = len(_normalised(li))
-            linked = sum(len(_normalised(a)) for a in li.iter("a"))
+            text = len(_normalised(li, self.hidden))
+            linked = sum(len(_normalised(a, self.hidden)) for a in li.iter("a"))
             if not text or linked < LINK_LIST_DENSITY * text:
                 return False
         return True

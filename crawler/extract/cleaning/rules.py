@@ -59,6 +59,7 @@ class Rules:
     related_heading: re.Pattern[str]
     source_heading: re.Pattern[str]
     footnote_heading: re.Pattern[str]
+    subscribe: re.Pattern[str]
     # could a text hold a source or footnote lead-in? (before looking for one)
     lead_in_prefilter: Prefilter
     lead_in_at: re.Pattern[str]
@@ -346,6 +347,7 @@ def load_rules(languages: tuple[str, ...] = LANGUAGES) -> Rules:
         related_heading=_alternation(merged("related_headings"), full=True),
         source_heading=_alternation(merged("source_headings"), full=True),
         footnote_heading=_alternation(merged("footnote_headings"), full=True),
+        subscribe=re.compile(r"\b(?:" + _alternation(merged("subscribe_phrases")).pattern + r")\b"),
         lead_in_prefilter=Prefilter.build(merged("source_headings") + merged("footnote_headings"), min_prefix=4),
         # a lead-in word is a label: a colon, the end, or (a heading run into the next text)
         # a capital letter or number follows it; "sources said" is no lead-in
