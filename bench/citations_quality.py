@@ -30,7 +30,17 @@ TRUTH = REPO / "bench" / "citations_truth.json"
 CHILD = r"""
 import gzip, json, sys, time
 from pathlib import Path
+import lxml.html
 from crawler.extract.article import extract
+from crawler.extract.cleaning.rules import load_rules
+try:  # this checkout
+    from crawler.extract.citations import find_citations
+    def links_step(tree, url, text):
+        return find_citations(tree, url, load_rules(), text)
+except ImportError:  # a checkout from before: the step it replaced
+    from crawler.extract.article import cited_links
+    def links_step(tree, url, text):
+        return cited_links(tree, text, url)
 pages = []
 for truth in sorted(Path(sys.argv[1]).glob("pages/*/*.truth.json")):
     html = truth.with_name(truth.name.replace(".truth.json", ".html.gz"))
@@ -38,11 +48,15 @@ for truth in sorted(Path(sys.argv[1]).glob("pages/*/*.truth.json")):
     pages.append((gzip.decompress(html.read_bytes()), url))
 extract(*pages[0])  # warm caches (rules, trafilatura settings)
 start = time.process_time()
-for body, url in pages:
-    extract(body, url)
-print(json.dumps({"pages": len(pages), "ms_per_page": (time.process_time() - start) * 1000 / len(pages)}))
+texts = [extract(body, url)["text"] for body, url in pages]
+total = time.process_time() - start
+trees = [(lxml.html.fromstring(body), url, text) for (body, url), text in zip(pages, texts) if text]
+start = time.process_time()
+for tree, url, text in trees:
+    links_step(tree, url, text)
+step = time.process_time() - start
+print(json.dumps({"ms_per_page": total * 1000 / len(pages), "links_ms_per_page": step * 1000 / len(pages)}))
 """
-
 
 def quality(truth: Path) -> None:
     sys.path.insert(0, str(REPO))
@@ -72,10 +86,12 @@ def quality(truth: Path) -> None:
     print(f"macro: precision {statistics.mean(precisions):.3f}  recall {statistics.mean(recalls):.3f}")
 
 
-def cpu(checkout: Path) -> float:
+def cpu(checkout: Path) -> tuple[float, float]:
+    """(extraction CPU per page, of which the citation step) in a child process of `checkout`."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(CORPUS)], cwd=checkout, capture_output=True,
                          text=True, check=True, env={"PYTHONPATH": str(checkout), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout)["ms_per_page"]
+    figures = json.loads(out.stdout)
+    return figures["ms_per_page"], figures["links_ms_per_page"]
 
 
 def citation_share() -> None:
@@ -113,16 +129,24 @@ def main() -> int:
     if not args.no_quality:
         quality(args.truth)
     print()
-    citation_share()
+    if not args.baseline:
+        citation_share()
     if args.baseline:
-        ratios = []
+        ratios, step_shares = [], []
         for round_ in range(args.rounds):
-            this, base = cpu(REPO), cpu(args.baseline.resolve())
+            (this, this_step), (base, base_step) = cpu(REPO), cpu(args.baseline.resolve())
             ratios.append(this / base)
-            print(f"round {round_ + 1}: extraction CPU this {this:.1f} ms/page, baseline {base:.1f} ms/page, "
-                  f"ratio {this / base:.3f}")
+            # the step's own cost, against the baseline's whole extraction: what the citations
+            # add, free of whatever else differs between the two checkouts
+            step_shares.append((this_step - base_step) / base)
+            print(f"round {round_ + 1}: extraction CPU this {this:.1f} ms/page (citations {this_step:.2f}), "
+                  f"baseline {base:.1f} ms/page (links {base_step:.2f}); ratio {this / base:.3f}; "
+                  f"citation step adds {100 * step_shares[-1]:+.1f}%")
         print(f"ratio this/baseline: median {statistics.median(ratios):.3f}  "
               f"min {min(ratios):.3f}  max {max(ratios):.3f}  ({args.rounds} rounds)")
+        print(f"citation step against the baseline's link step, share of the baseline's extraction: "
+              f"median {100 * statistics.median(step_shares):+.1f}%  min {100 * min(step_shares):+.1f}%  "
+              f"max {100 * max(step_shares):+.1f}%")
     return 0
 
 

@@ -98,7 +98,7 @@ LINK_BLOCKS = etree.XPath(
     ".//p[.//a[@href]] | .//li[.//a[@href]] | .//dd[.//a[@href]] | .//blockquote[.//a[@href]]"
     " | .//div[text()[normalize-space()]][.//a[@href]]"
 )
-PROSE_TAGS = frozenset({"p", "li", "dd", "blockquote", "pre", "div"})
+PARAGRAPH_TAGS = frozenset({"p", "li", "dd", "blockquote", "pre"})
 ARTICLE_ELEMENTS = etree.XPath(".//article | .//main")
 # short headings, paragraphs and labels may be lead-ins; longer paragraphs may start with one
 # (not h1: it titles the page or document, "# Notes" introduces no list)
@@ -309,17 +309,15 @@ class _Finder:
     def _inline(self, element: Any) -> bool:
         """Whether ``element`` stands in a paragraph of the article, and not in a teaser list
         or a list a "Related" lead-in introduced."""
-        block = None
-        for ancestor in _self_and_ancestors(element, self.root):
-            if ancestor is element or ancestor.tag not in PROSE_TAGS:
-                continue
-            if self.kept is None:
-                if ancestor in self.kept_blocks:
-                    block = ancestor
-                    break
-            elif self._kept_text(ancestor):
-                block = ancestor
-                break
+        if self.kept is not None and isinstance(element, _Probe):
+            # text written in a block: look at its paragraph (anchors' blocks are known already)
+            nearest = _block_of(element.getparent(), self.root, PARAGRAPH_TAGS)
+            if nearest is not None:
+                self._kept_text(nearest)
+        # the blocks looked at (the page's paragraphs, the blocks holding links) are the only
+        # ones asked: the text of every container up to <body> would cost more than the rest
+        block = next((a for a in _self_and_ancestors(element, self.root)
+                      if a is not element and self.kept_blocks.get(a)), None)
         if block is None:
             return False
         # teasers the extraction kept by mistake; a document (notes, a brief) is all article
