@@ -95,6 +95,7 @@ class RequisiteFetcher:
             meta.SOURCE: source,
             meta.MAX_BODY: limit,
             "allow_offsite": True,  # CDNs are hosts of their own, outside a source's domains
+            "max_retry_times": 1,  # (Scrapy's) a page is worth its retries; an icon, one
         }
         if not self.config.obey_robots:
             facts[meta.DONT_OBEY_ROBOTS] = True

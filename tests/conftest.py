@@ -32,9 +32,18 @@ class Run:
     stderr: str
 
 
+# Commands that crawl, and take -s: the recorded corpus pages ask for their stylesheets and
+# images on the real web (and on their sources' hosts, under those sources' delays), which no
+# test may reach: page requisites stay off unless a test asks for them (requisites=True).
+CRAWLING_COMMANDS = ("ingest", "crawl", "worker")
+
+
 def run_crawler(*args: str, cwd: Path | None = None, timeout: float = 240, stdin: str | None = None,
-                env: dict[str, str] | None = None) -> Run:
+                env: dict[str, str] | None = None, requisites: bool = False) -> Run:
     """Run the `crawler` command the way a user does, in a subprocess."""
+    if (not requisites and args and args[0] in CRAWLING_COMMANDS
+            and not any("REQUISITES" in arg or arg == "--no-requisites" for arg in args)):
+        args = (args[0], "-s", "ARCHIVE_REQUISITES=False", *args[1:])
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "crawler", *args],

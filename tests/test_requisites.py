@@ -29,7 +29,7 @@ def site(news_server):
 def test_every_requisite_archived_once_and_none_stored_again(news_server, site, archive):
     news_server.clear_log()
     pages = list(site.pages.values())
-    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages)
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages, requisites=True)
     assert result.code == 0, result.stderr
     responses = [r for r in all_records(archive) if r.type == "response"]
     archived = [r.uri for r in responses]
@@ -49,7 +49,7 @@ def test_every_requisite_archived_once_and_none_stored_again(news_server, site, 
         body, content_type = site.files[url]
         news_server.set_page(path, body.replace(b"</article>", b"<p>An update.</p></article>"), content_type)
     news_server.clear_log()
-    again = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages)
+    again = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages, requisites=True)
     assert again.code == 0, again.stderr
     second = [r.uri for r in all_records(archive) if r.type == "response"][len(responses):]
     assert set(pages) <= set(second) and not set(second) & set(site.requisites)
@@ -85,7 +85,7 @@ def test_broken_requisites_are_recorded_and_the_page_archived(news_server, archi
     news_server.clear_log()
     result = run_crawler("ingest", "--archive", str(archive), base + "/bad/page",
                          "-s", "ARCHIVE_ALLOW_NETWORKS=127.0.0.0/8", "-s", "ARCHIVE_REQUISITES_MAX_BYTES=100000",
-                         "-s", "ARCHIVE_REQUISITES_PER_PAGE=50")
+                         "-s", "ARCHIVE_REQUISITES_PER_PAGE=50", requisites=True)
     assert result.code == 0, result.stdout + result.stderr  # the page is archived; requisites do not fail a run
     (line,) = json_records(archive)
     assert line["url"] == base + "/bad/page" and line["reason"] is None

@@ -46,7 +46,7 @@ def test_replay_looks_like_the_original_and_says_it_is_archived(news_server, tmp
         news_server.set_page(urlsplit(url).path, body, content_type=content_type)
     page = site.pages["/look/story-one"]
     archive = tmp_path / "archive"
-    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), page)
+    result = run_crawler("ingest", "--allow-private", "--archive", str(archive), page, requisites=True)
     assert result.code == 0, result.stderr
     base, proc = _serve(archive, tmp_path / "serve.log")
     try:

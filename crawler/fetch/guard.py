@@ -33,6 +33,7 @@ from twisted.internet import defer
 from twisted.internet.base import ThreadedResolver
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from crawler import meta
@@ -89,6 +90,11 @@ class AddressRefused(DNSLookupError):
     """Raised by the resolver: Twisted's name resolution treats it as a failed look-up."""
 
 
+# a name whose look-up failed is answered from memory this long (resolvers cache NXDOMAIN
+# answers too, typically for minutes; a crawl asks again after this)
+FAILED_LOOKUP_SECONDS = 60.0
+
+
 @implementer(IResolverSimple)
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver (or ARCHIVE_DNS_SERVERS' DNS servers), with every answer
@@ -102,6 +108,8 @@ class GuardedResolver(CachingThreadedResolver):
         self.allowed_networks = tuple(allowed_networks)
         self.allowed_hosts: set[str] = set()
         self._refusals: OrderedDict[str, str] = OrderedDict()
+        self._failed: dict[str, tuple[Failure, float]] = {}  # name -> (failure, until)
+        self._pending: dict[str, list[defer.Deferred[str]]] = {}  # name -> who else waits
         self._names = None
         if nameservers:
             from twisted.names import client
@@ -120,11 +128,32 @@ class GuardedResolver(CachingThreadedResolver):
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
         if name in dnscache:
             answer = defer.succeed(dnscache[name])
+        elif (failed := self._failed.get(name)) and failed[1] > self.reactor.seconds():
+            answer = defer.fail(failed[0])  # it failed a moment ago: say so again at once
+        elif name in self._pending:
+            answer = defer.Deferred()  # asked already: one look-up answers every asker
+            self._pending[name].append(answer)
         else:
+            self._pending[name] = []
             answer = self._lookup(name)
+            answer.addBoth(self._answered, name)
             if dnscache.limit:
                 answer.addCallback(self._cache_result, name)
         return answer.addCallback(self._checked, name)
+
+    def _answered(self, result: Any, name: str) -> Any:
+        """Hands a look-up's answer to the others who asked meanwhile; a failure is remembered
+        for FAILED_LOOKUP_SECONDS (a page's fifty images on a dead CDN: one look-up, not 150)."""
+        if isinstance(result, Failure):
+            self._failed[name] = (result, self.reactor.seconds() + FAILED_LOOKUP_SECONDS)
+            while len(self._failed) > 10_000:
+                self._failed.pop(next(iter(self._failed)))
+        for waiter in self._pending.pop(name, []):
+            if isinstance(result, Failure):
+                waiter.errback(result)
+            else:
+                waiter.callback(result)
+        return result
 
     def _lookup(self, name: str) -> defer.Deferred[str]:
         if self._names is not None:
