@@ -98,3 +98,21 @@ def test_broken_requisites_are_recorded_and_the_page_archived(news_server, archi
     assert 0 < sprites <= 50  # the page's cap counts its stylesheets' url()s
     assert "ARCHIVE_REQUISITES_PER_PAGE" in summary
     assert news_server.hits("/bad/loop.png") <= 25  # a redirect loop ends
+
+
+def test_a_dead_requisite_host_is_looked_up_once(news_server, archive):
+    from dnsserver import ScriptedDNSServer
+
+    images = "".join(f"<img src='http://dead-cdn.test/img/photo-{n}.jpg'>" for n in range(20))
+    news_server.set_page("/bad/dead-cdn", (f"<html><body><article><p>{'A story with its photos on a CDN. ' * 20}"
+                                           f"</p>{images}</article></body></html>").encode())
+    with ScriptedDNSServer({"dead-cdn.test": ["NXDOMAIN"]}) as dns:
+        result = run_crawler("ingest", "--allow-private", "--archive", str(archive), news_server.url("/bad/dead-cdn"),
+                             "-s", f"ARCHIVE_DNS_SERVERS={dns.address}", "-s", "DNSCACHE_ENABLED=False",
+                             requisites=True)
+        asked = dns.queries["dead-cdn.test"]
+    assert result.code == 0, result.stderr
+    assert "failed 20  (dns_error 20)" in result.stdout
+    # robots.txt and twenty photos, each retried once: one look-up answers them (and a retry
+    # after the minute a failure is remembered would ask again)
+    assert asked <= 2, asked

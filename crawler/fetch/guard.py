@@ -156,6 +156,10 @@ class GuardedResolver(CachingThreadedResolver):
         return result
 
     def _lookup(self, name: str) -> defer.Deferred[str]:
+        try:
+            return defer.succeed(str(ipaddress.ip_address(name)))  # an address needs no look-up
+        except ValueError:
+            pass
         if self._names is not None:
             return self._names.getHostByName(name, timeout=(max(1, int(self.timeout)),))
         return ThreadedResolver.getHostByName(self, name, (self.timeout,))  # type: ignore[arg-type]
