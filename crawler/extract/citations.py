@@ -109,10 +109,12 @@ LEAD_IN_CANDIDATES = etree.XPath(
 )
 TEXT_WITH_URL = etree.XPath(".//text()[contains(., '://')][not(ancestor::script or ancestor::style)]")
 WHOLE_TEXT = etree.XPath("string()", smart_strings=False)
-HIDDEN_TAGS = ("svg", "script", "style", "noscript", "template")
-VISIBLE_TEXT = etree.XPath(
-    ".//text()[not(ancestor::svg or ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]",
-    smart_strings=False,
+# what a reader does not see in a paragraph or link: icons (an <svg>'s title), and text for
+# screen readers only, a clipped 1px box or a class saying so ("opens new tab", "external link")
+UNSEEN = etree.XPath(
+    ".//svg | .//span[contains(@style, 'clip') and contains(@style, 'absolute')]"
+    " | .//span[contains(@class, 'sr-only') or contains(@class, 'visually-hidden')"
+    " or contains(@class, 'screen-reader') or contains(@class, 'visuallyhidden')]"
 )
 FRAGMENT_LINKS = etree.XPath(".//a[starts-with(@href, '#')]")
 WITH_ID = etree.XPath(".//*[@id]")
@@ -136,12 +138,34 @@ def flat(text: str) -> str:
     return " ".join(INVISIBLE.sub("", text).split())
 
 
-def _normalised(element: Any, hidden: frozenset[Any] | set[Any] = frozenset()) -> str:
-    """flat() of an element's text as a reader sees it (not the text of an <svg>'s title such as
-    "opens new tab", nor of scripts: ``hidden`` holds the elements that contain such things);
-    cheap when there is nothing more to do than normalize-space()."""
-    if element in hidden:
-        return flat("".join(VISIBLE_TEXT(element)))
+class _Hidden:
+    """What a reader does not see: icons (an <svg>'s title), and text for screen readers only
+    (Reuters' ", opens new tab"); and the elements that hold any of it."""
+
+    def __init__(self, root: Any):
+        self.elements = set(UNSEEN(root))
+        self.holders: set[Any] = set()
+        for element in self.elements:
+            self.holders.update(element.iterancestors())
+
+    def text(self, element: Any) -> str:
+        parts: list[str] = []
+        self._collect(element, parts)
+        return "".join(parts)
+
+    def _collect(self, element: Any, parts: list[str]) -> None:
+        parts.append(element.text or "")
+        for child in element:
+            if isinstance(child.tag, str) and child not in self.elements:
+                self._collect(child, parts)
+            parts.append(child.tail or "")
+
+
+def _normalised(element: Any, hidden: _Hidden | None = None) -> str:
+    """flat() of an element's text as a reader sees it; cheap when there is nothing more to do
+    than normalize-space()."""
+    if hidden is not None and element in hidden.holders:
+        return flat(hidden.text(element))
     text = NORMALISED_TEXT(element)
     return text if text.isascii() or not ODD_CHARACTERS.search(text) else flat(text)
 
@@ -153,10 +177,6 @@ def clean_url(url: str) -> str:
             break  # a balanced parenthesis belongs to the URL (Wikipedia style)
         url = url[:-1]
     return url
-
-
-def urls_in_text(text: str) -> list[str]:
-    return [clean_url(m.group(0)) for m in URL_IN_TEXT.finditer(text)]
 
 
 def find_citations(
@@ -183,9 +203,7 @@ class _Finder:
         self.kept_blocks: dict[Any, str] = {}  # block -> its text if part of the article, else ""
         self.promos: dict[Any, bool] = {}  # block -> is it a call to subscribe
         # elements holding text a reader does not see (an icon's <title>, a script)
-        self.hidden: set[Any] = set()
-        for element in self.root.iter(*HIDDEN_TAGS):
-            self.hidden.update(element.iterancestors())
+        self.hidden = _Hidden(self.root)
         self.around_region: set[Any] = set()
         self.region = self._region()
         # the region and what holds it: a class naming navigation there (<body class="sticky-
@@ -538,10 +556,6 @@ def _self_and_ancestors(element: Any, top: HtmlElement) -> Iterator[Any]:
         if element is top:
             return
         element = element.getparent()
-
-
-def _within(element: HtmlElement, region: HtmlElement | None) -> bool:
-    return region is not None and any(a is region for a in _self_and_ancestors(element, region))
 
 
 def _block_of(element: HtmlElement, top: HtmlElement, tags: frozenset[str] = BLOCK_TAGS) -> HtmlElement | None:
