@@ -90,11 +90,6 @@ class AddressRefused(DNSLookupError):
     """Raised by the resolver: Twisted's name resolution treats it as a failed look-up."""
 
 
-# a name whose look-up failed is answered from memory this long (resolvers cache NXDOMAIN
-# answers too, typically for minutes; a crawl asks again after this)
-FAILED_LOOKUP_SECONDS = 60.0
-
-
 @implementer(IResolverSimple)
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver (or ARCHIVE_DNS_SERVERS' DNS servers), with every answer
@@ -108,7 +103,6 @@ class GuardedResolver(CachingThreadedResolver):
         self.allowed_networks = tuple(allowed_networks)
         self.allowed_hosts: set[str] = set()
         self._refusals: OrderedDict[str, str] = OrderedDict()
-        self._failed: dict[str, tuple[Failure, float]] = {}  # name -> (failure, until)
         self._pending: dict[str, list[defer.Deferred[str]]] = {}  # name -> who else waits
         self._names = None
         if nameservers:
@@ -128,8 +122,6 @@ class GuardedResolver(CachingThreadedResolver):
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
         if name in dnscache:
             answer = defer.succeed(dnscache[name])
-        elif (failed := self._failed.get(name)) and failed[1] > self.reactor.seconds():
-            answer = defer.fail(failed[0])  # it failed a moment ago: say so again at once
         elif name in self._pending:
             answer = defer.Deferred()  # asked already: one look-up answers every asker
             self._pending[name].append(answer)
@@ -142,12 +134,9 @@ class GuardedResolver(CachingThreadedResolver):
         return answer.addCallback(self._checked, name)
 
     def _answered(self, result: Any, name: str) -> Any:
-        """Hands a look-up's answer to the others who asked meanwhile; a failure is remembered
-        for FAILED_LOOKUP_SECONDS (a page's fifty images on a dead CDN: one look-up, not 150)."""
-        if isinstance(result, Failure):
-            self._failed[name] = (result, self.reactor.seconds() + FAILED_LOOKUP_SECONDS)
-            while len(self._failed) > 10_000:
-                self._failed.pop(next(iter(self._failed)))
+        """Hands a look-up's answer to the others who asked meanwhile (a page's photos on one
+        CDN: one look-up for those asked together). A failure is not remembered: a retry asks
+        again, and a failed look-up never allows anything."""
         for waiter in self._pending.pop(name, []):
             if isinstance(result, Failure):
                 waiter.errback(result)
