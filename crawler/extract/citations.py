@@ -92,7 +92,7 @@ LIST_SCOPE_ELEMENTS = 60
 NORMALISED_TEXT = etree.XPath("normalize-space()", smart_strings=False)
 # the paragraphs that place the article region, and the elements of a document's region
 PROSE_BLOCKS = etree.XPath(".//p | .//li | .//dd | .//blockquote | .//pre | .//div[text()[normalize-space()]]")
-PARAGRAPHS = etree.XPath(".//p")
+PARAGRAPHS = etree.XPath(".//p[string-length(normalize-space()) >= $chars]")  # SHORT_BLOCK
 # the blocks whose links may be inline citations (libxml2 is fastest with one path per tag)
 LINK_BLOCKS = etree.XPath(
     ".//p[.//a[@href]] | .//li[.//a[@href]] | .//dd[.//a[@href]] | .//blockquote[.//a[@href]]"
@@ -111,11 +111,13 @@ TEXT_WITH_URL = etree.XPath(".//text()[contains(., '://')][not(ancestor::script 
 WHOLE_TEXT = etree.XPath("string()", smart_strings=False)
 # what a reader does not see in a paragraph or link: icons (an <svg>'s title), and text for
 # screen readers only, a clipped 1px box or a class saying so ("opens new tab", "external link")
-UNSEEN = etree.XPath(
+UNSEEN_PATH = (
     ".//svg | .//span[contains(@style, 'clip') and contains(@style, 'absolute')]"
     " | .//span[contains(@class, 'sr-only') or contains(@class, 'visually-hidden')"
     " or contains(@class, 'screen-reader') or contains(@class, 'visuallyhidden')]"
 )
+UNSEEN = etree.XPath(UNSEEN_PATH)
+HAS_UNSEEN = etree.XPath(f"boolean({UNSEEN_PATH})")
 FRAGMENT_LINKS = etree.XPath(".//a[starts-with(@href, '#')]")
 WITH_ID = etree.XPath(".//*[@id]")
 FOOTNOTE_ROLE = etree.XPath(
@@ -138,34 +140,41 @@ def flat(text: str) -> str:
     return " ".join(INVISIBLE.sub("", text).split())
 
 
-class _Hidden:
-    """What a reader does not see: icons (an <svg>'s title), and text for screen readers only
-    (Reuters' ", opens new tab"); and the elements that hold any of it."""
+def _visible_text(element: Any) -> str:
+    """The element's text without what a reader does not see (UNSEEN)."""
+    unseen = set(UNSEEN(element))
+    parts: list[str] = []
 
-    def __init__(self, root: Any):
-        self.elements = set(UNSEEN(root))
-        self.holders: set[Any] = set()
-        for element in self.elements:
-            self.holders.update(element.iterancestors())
-
-    def text(self, element: Any) -> str:
-        parts: list[str] = []
-        self._collect(element, parts)
-        return "".join(parts)
-
-    def _collect(self, element: Any, parts: list[str]) -> None:
-        parts.append(element.text or "")
-        for child in element:
-            if isinstance(child.tag, str) and child not in self.elements:
-                self._collect(child, parts)
+    def collect(node: Any) -> None:
+        parts.append(node.text or "")
+        for child in node:
+            if isinstance(child.tag, str) and child not in unseen:
+                collect(child)
             parts.append(child.tail or "")
 
+    collect(element)
+    return flat("".join(parts))
 
-def _normalised(element: Any, hidden: _Hidden | None = None) -> str:
-    """flat() of an element's text as a reader sees it; cheap when there is nothing more to do
-    than normalize-space()."""
-    if hidden is not None and element in hidden.holders:
-        return flat(hidden.text(element))
+
+def _link_list(parent: Any) -> bool:
+    """A list of LINK_LIST_ITEMS or more items, each (almost) only a link."""
+    items = [li for li in parent if getattr(li, "tag", None) == "li"]
+    if len(items) < LINK_LIST_ITEMS:
+        return False
+    for li in items:
+        text = len(_normalised(li))
+        linked = sum(len(_normalised(a)) for a in li.iter("a"))
+        if not text or linked < LINK_LIST_DENSITY * text:
+            return False
+    return True
+
+
+def _anchor_text(anchor: Any) -> str:
+    return _visible_text(anchor) if len(anchor) and HAS_UNSEEN(anchor) else _normalised(anchor)
+
+
+def _normalised(element: Any) -> str:
+    """flat() of an element's text; cheap when there is nothing more to do than normalize-space()."""
     text = NORMALISED_TEXT(element)
     return text if text.isascii() or not ODD_CHARACTERS.search(text) else flat(text)
 
@@ -202,8 +211,8 @@ class _Finder:
         self.context: dict[Any, str] = {}  # element -> source_list / footnote / related
         self.kept_blocks: dict[Any, str] = {}  # block -> its text if part of the article, else ""
         self.promos: dict[Any, bool] = {}  # block -> is it a call to subscribe
+        self.teasers: dict[Any, bool] = {}  # list -> is it a list of bare links
         # elements holding text a reader does not see (an icon's <title>, a script)
-        self.hidden = _Hidden(self.root)
         self.around_region: set[Any] = set()
         self.region = self._region()
         # the region and what holds it: a class naming navigation there (<body class="sticky-
@@ -216,7 +225,7 @@ class _Finder:
             found = [el for el in ARTICLE_ELEMENTS(self.root) if not self._excluded(el)]
             return max(found, key=lambda el: len(NORMALISED_TEXT(el))) if found else self.root
         # the paragraphs place the article; pages without <p> are looked at block by block
-        weights, total = self._weigh(PARAGRAPHS(self.root))
+        weights, total = self._weigh(PARAGRAPHS(self.root, chars=SHORT_BLOCK))
         if not total:
             weights, total = self._weigh(PROSE_BLOCKS(self.root))
         if not total:
@@ -247,9 +256,14 @@ class _Finder:
         known = self.kept_blocks.get(block)
         if known is not None:
             return known
-        text = _normalised(block, self.hidden)
+        text = _normalised(block)
         assert self.kept is not None
         kept = text if text and self.kept.holds(text, whole=len(text) < SHORT_BLOCK) else ""
+        if not kept and len(text) >= SHORT_BLOCK and HAS_UNSEEN(block):
+            # an icon's title or a label for screen readers is in the markup, not in what a
+            # reader (and the extraction) sees: ", opens new tab"
+            text = _visible_text(block)
+            kept = text if self.kept.holds(text) else ""
         self.kept_blocks[block] = kept
         return kept
 
@@ -267,7 +281,8 @@ class _Finder:
         if self.region is None:
             return []
         scope = self._scope()
-        self.may_cite_in_lists = _has_lead_in(WHOLE_TEXT(scope), self.rules)
+        scope_text = WHOLE_TEXT(scope)
+        self.may_cite_in_lists = _has_lead_in(scope_text, self.rules)
         self._mark_lead_ins(scope)
         self._mark_footnotes()
         found: list[tuple[tuple[int, int], dict[str, str]]] = []
@@ -286,7 +301,8 @@ class _Finder:
             citation = self._link(anchor, href, kind)
             if citation:
                 found.append(((index, 0), citation))
-        found.extend(self._plain_urls(anchors, scope))
+        if "://" in scope_text:
+            found.extend(self._plain_urls(anchors, scope))
         found.sort(key=lambda pair: pair[0])
         unique: dict[str, dict[str, str]] = {}
         for _, citation in found:
@@ -349,7 +365,7 @@ class _Finder:
         a paragraph that says so and links several platforms."""
         known = self.promos.get(block)
         if known is None:
-            text = _normalised(block, self.hidden).lower()
+            text = _normalised(block).lower()
             known = self.promos[block] = bool(self.rules.subscribe.search(text)) and len(
                 block.findall(".//a")) >= PROMO_LINKS
         return known
@@ -361,7 +377,7 @@ class _Finder:
         url = self._cited_url(href)
         if url is None:
             return None
-        text = _normalised(anchor, self.hidden)
+        text = _anchor_text(anchor)
         if not text or URL_IN_TEXT.fullmatch(text):
             text = _label_before(anchor) or text or (urlsplit(url).hostname or "")
         return {"url": url, "text": text, "kind": kind}
@@ -415,12 +431,12 @@ class _Finder:
             start = order[self.region]
             candidates = [el for el in candidates if order.get(el, -1) >= start]
         for element in candidates:
-            text = _normalised(element, self.hidden)
+            text = _normalised(element)
             if len(text) <= LEAD_IN_CHARS:
                 whole = self._lead_in(text)
                 if whole:
                     block = _block_of(element, scope)
-                    if block is None or block.tag == "li" or _normalised(block, self.hidden) != text:
+                    if block is None or block.tag == "li" or _normalised(block) != text:
                         continue  # a label inside a longer paragraph introduces nothing after it
                     self._mark_after(block, whole, scope)
                     continue
@@ -454,7 +470,7 @@ class _Finder:
             count += 1
             if count > LIST_SCOPE_ELEMENTS or sibling.tag in HEADING_TAGS:
                 break
-            text = _normalised(sibling, self.hidden)
+            text = _normalised(sibling)
             if len(text) <= LEAD_IN_CHARS and self._lead_in(text):
                 break
             has_links = sibling.tag == "a" or sibling.find(".//a[@href]") is not None or "://" in text
@@ -469,7 +485,7 @@ class _Finder:
         if self.may_cite_in_lists:
             for element in FOOTNOTE_ROLE(self.root):
                 self.context.setdefault(element, FOOTNOTE)
-        markers = [a for a in FRAGMENT_LINKS(self.region) if FOOTNOTE_MARKER.match(_normalised(a, self.hidden))]
+        markers = [a for a in FRAGMENT_LINKS(self.region) if FOOTNOTE_MARKER.match(_normalised(a))]
         if not markers:
             return
         ids = {element.get("id"): element for element in WITH_ID(self.root)}
@@ -513,15 +529,11 @@ class _Finder:
         """A list item of a list of bare links (teasers, "more on this") that no lead-in introduced."""
         if block.tag != "li":
             return False
-        items = [li for li in block.getparent() if getattr(li, "tag", None) == "li"]
-        if len(items) < LINK_LIST_ITEMS:
-            return False
-        for li in items:
-            text = len(_normalised(li, self.hidden))
-            linked = sum(len(_normalised(a, self.hidden)) for a in li.iter("a"))
-            if not text or linked < LINK_LIST_DENSITY * text:
-                return False
-        return True
+        parent = block.getparent()
+        known = self.teasers.get(parent)
+        if known is None:
+            known = self.teasers[parent] = _link_list(parent)
+        return known
 
 
 class _Kept:
