@@ -19,6 +19,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 
 from crawler.extract.options import ExtractOptions
+from crawler.extract.requisites import RequisiteKinds
 from storage.archive import ArchiveLocation, ArchiveURIError, parse_archive_uri
 from storage.backends.spool import default_spool
 from storage.cdxj import check_timestamp
@@ -199,6 +200,11 @@ class RequisitesConfig:
                    page_bytes=count(settings, "ARCHIVE_REQUISITES_PAGE_BYTES"),
                    per_page=count(settings, "ARCHIVE_REQUISITES_PER_PAGE", allow_zero=True),
                    obey_robots=flag(settings, "ARCHIVE_REQUISITES_OBEY_ROBOTS"))
+
+    @property
+    def kinds(self) -> RequisiteKinds:
+        """The optional kinds to look for in a page (iframe documents, audio and video)."""
+        return RequisiteKinds(iframes=self.iframes, media=self.media_bytes > 0)
 
 
 def split_sources(value: Any) -> list[str]:

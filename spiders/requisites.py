@@ -60,7 +60,7 @@ class RequisiteFetcher:
         # the spider's methods that hand responses and failures back here (a request's callback
         # must be a spider method to travel through a distributed queue)
         self.callback, self.errback = callbacks or (self.fetched, self.failed)
-        self.kinds = RequisiteKinds(iframes=config.iframes, media=config.media_bytes > 0)
+        self.kinds = config.kinds
         self.note = note  # (key, text) -> None: a limit reached, said once in the summary
         self._budgets: dict[str, _Budget] = {}
 

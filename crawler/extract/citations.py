@@ -34,8 +34,6 @@ from lxml.html import HtmlElement
 
 from crawler.extract.cleaning.rules import Rules, is_share_link, normalise
 
-KINDS = ("inline", "source_list", "footnote", "plain_url")
-
 # A URL in running text; trailing punctuation that closes a sentence or bracket is not part of it.
 URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'«»“”‘’]+", re.IGNORECASE)
 TRAILING = ".,;:!?)]}>'\"”’»"
@@ -45,7 +43,6 @@ BLOCK_TAGS = frozenset(
      "h1", "h2", "h3", "h4", "h5", "h6"}
 )
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-LIST_TAGS = frozenset({"ul", "ol", "dl"})
 # containers whose links are never the article's citations
 EXCLUDED_TAGS = frozenset(
     {"nav", "header", "footer", "aside", "form", "figure", "figcaption", "button", "select",
@@ -212,8 +209,7 @@ class _Finder:
         self.kept_blocks: dict[Any, str] = {}  # block -> its text if part of the article, else ""
         self.promos: dict[Any, bool] = {}  # block -> is it a call to subscribe
         self.teasers: dict[Any, bool] = {}  # list -> is it a list of bare links
-        # elements holding text a reader does not see (an icon's <title>, a script)
-        self.around_region: set[Any] = set()
+        self.around_region: set[Any] = set()  # set below; _region() asks _excluded() already
         self.region = self._region()
         # the region and what holds it: a class naming navigation there (<body class="sticky-
         # navigation">) says nothing of the article's links
@@ -340,22 +336,23 @@ class _Finder:
                     inline[anchor] = "inline"
         return inline
 
-    def _inline(self, element: Any) -> bool:
-        """Whether ``element`` stands in a paragraph of the article, and not in a teaser list
-        or a list a "Related" lead-in introduced."""
-        if self.kept is not None and isinstance(element, _Probe):
+    def _inline(self, element: Any, written_in: bool = False) -> bool:
+        """Whether ``element`` (a link; or with ``written_in``, the element whose own text is
+        asked about) stands in a paragraph of the article, and not in a teaser list or a list
+        a "Related" lead-in introduced."""
+        start = element if written_in else element.getparent()
+        if self.kept is not None and written_in:
             # text written in a block: look at its paragraph (anchors' blocks are known already)
-            nearest = _block_of(element.getparent(), self.root, PARAGRAPH_TAGS)
+            nearest = _block_of(start, self.root, PARAGRAPH_TAGS)
             if nearest is not None:
                 self._kept_text(nearest)
         # the blocks looked at (the page's paragraphs, the blocks holding links) are the only
         # ones asked: the text of every container up to <body> would cost more than the rest
-        block = next((a for a in _self_and_ancestors(element, self.root)
-                      if a is not element and self.kept_blocks.get(a)), None)
+        block = next((a for a in _self_and_ancestors(start, self.root) if self.kept_blocks.get(a)), None)
         if block is None:
             return False
         # teasers the extraction kept by mistake; a document (notes, a brief) is all article
-        item = _block_of(element.getparent(), block, frozenset({"li"})) if self.kept is not None else None
+        item = _block_of(start, block, frozenset({"li"})) if self.kept is not None else None
         if item is not None and item.tag == "li" and self._teaser_item(item):
             return False
         return self._innermost_kind(block) != RELATED and not self._promo(block)
@@ -393,7 +390,7 @@ class _Finder:
             if holder is None or holder.tag == "a" or _inside_link(holder):
                 continue
             kind = self._innermost_kind(holder)
-            if kind is None and self._inline(_Probe(holder)):
+            if kind is None and self._inline(holder, written_in=True):
                 kind = "inline"
             if kind is None or kind == RELATED or self._excluded(holder):
                 continue
@@ -481,7 +478,7 @@ class _Finder:
             self.context.setdefault(sibling, kind)
 
     def _mark_footnotes(self) -> None:
-        """Footnotes by structure: the targets of short in-text markers, and ARIA/EPUB roles."""
+        """Footnotes by structure: the targets of short in-text markers, and ARIA roles."""
         if self.may_cite_in_lists:
             for element in FOOTNOTE_ROLE(self.root):
                 self.context.setdefault(element, FOOTNOTE)
@@ -545,21 +542,6 @@ class _Kept:
 
     def holds(self, text: str, whole: bool = False) -> bool:
         return text in self.paragraphs or (not whole and text in self.flat)
-
-
-class _Probe:
-    """Stands for the text written directly in ``element`` when asking for its kind."""
-
-    tag = "#text"
-
-    def __init__(self, element: HtmlElement):
-        self.element = element
-
-    def getparent(self) -> HtmlElement:
-        return self.element
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return default
 
 
 def _self_and_ancestors(element: Any, top: HtmlElement) -> Iterator[Any]:

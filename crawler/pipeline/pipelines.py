@@ -11,7 +11,6 @@ from twisted.internet.threads import deferToThread
 
 from crawler.capture.session import STORAGE_ERRORS, ArchiveSession, session_of
 from crawler.config import RequisitesConfig, WorkerConfig, extract_options
-from crawler.extract.requisites import RequisiteKinds
 from crawler.extract.options import EXTRACTOR_VERSION, ExtractOptions
 from crawler.pipeline.items import WANTS_REQUISITES, record_written
 from crawler.pipeline.records import (
@@ -35,8 +34,7 @@ class ExtractionPipeline:
                  requisites: RequisitesConfig | None = None):
         self.stats = crawler.stats
         # the page requisites the workers look for (spiders/requisites.py fetches them)
-        self.requisites = (RequisiteKinds(iframes=requisites.iframes, media=requisites.media_bytes > 0)
-                           if requisites is not None and requisites.enabled else None)
+        self.requisites = requisites.kinds if requisites is not None and requisites.enabled else None
         self.session = session
         self.warc_dir = session.archive.warc_dir
         self.options = options
