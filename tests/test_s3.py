@@ -582,7 +582,11 @@ class FaultyProxy:
         try:
             while data := src.recv(65536):
                 if not up and self.corrupt_checksums:
-                    data = re.sub(rb"(?i)(x-amz-checksum-sha256: )[A-Za-z0-9+/]", rb"\1A", data)
+                    data = re.sub(
+                        rb"(?i)(x-amz-checksum-sha256: )([A-Za-z0-9+/])",
+                        lambda m: m[1] + (b"B" if m[2] == b"A" else b"A"),
+                        data,
+                    )
                 dst.sendall(data)
                 if up:
                     with self._lock:
