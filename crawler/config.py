@@ -110,6 +110,7 @@ class ArchiveConfig:
     operator: str
     user_agent: str
     robots_policy: str
+    search_index: bool = True
 
     @classmethod
     def from_settings(cls, settings: BaseSettings, default_prefix: str = "news") -> ArchiveConfig:
@@ -131,6 +132,7 @@ class ArchiveConfig:
             operator=str(settings.get("ARCHIVE_OPERATOR") or ""),
             user_agent=str(settings.get("USER_AGENT") or ""),
             robots_policy="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            search_index=settings.getbool("ARCHIVE_SEARCH_INDEX"),
         )
 
 

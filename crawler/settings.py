@@ -91,6 +91,9 @@ ARCHIVE_REQUISITES_PAGE_BYTES = 50 * 1024 * 1024
 # Requisites fetched at most for one page (a stylesheet's url()s count for its page); 0: no limit.
 # News pages ask for 50-150; a stylesheet with thousands of url()s is a sprite sheet or a trap.
 ARCHIVE_REQUISITES_PER_PAGE = 300
+# Keep the archive's full-text index (index/search.sqlite3) current: a run's JSON lines are
+# indexed when its JSON file closes (local archives; `crawler search` indexes the rest on use).
+ARCHIVE_SEARCH_INDEX = True
 # The incremental state store: the dotted path of a class with from_settings(settings); empty:
 # SQLite in the archive (state/crawl.sqlite3). (Set by the distributed plug-in.)
 ARCHIVE_STATE_STORE = ""

@@ -6,8 +6,9 @@ import gzip
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from storage.files import OPEN_SUFFIX, finish_open_file, local_host_tag, utc_stamp
 
@@ -97,3 +98,23 @@ def read_json_lines(path: Path) -> list[dict[str, Any]]:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def iter_json_file(path: Path, on_problem: Callable[[str], None]) -> Iterator[dict[str, Any]]:
+    """The objects of one JSON Lines file (plain or gzip); a line that is not JSON, or a file that
+    cannot be read to the end, is said to `on_problem` and the reading goes on (or stops there)."""
+    opener: Any = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for number, text in enumerate(fh, 1):
+                if not text.strip():
+                    continue
+                try:
+                    line = json.loads(text)
+                except ValueError as exc:
+                    on_problem(f"{path}: line {number} is not JSON ({exc}); skipped")
+                    continue
+                if isinstance(line, dict):
+                    yield line
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        on_problem(f"{path}: cannot be read to the end ({exc})")

@@ -16,7 +16,6 @@ are read, so memory does not grow with the archive. Knows nothing of Scrapy.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import json
@@ -33,6 +32,7 @@ from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 from storage.archive_index import closed_warcs, index_path, update_index
 from storage.cdxj import CdxjIndex, CDXJIndexer, CompressedWriter, check_timestamp
 from storage.files import OPEN_SUFFIX
+from storage.jsonl import iter_json_file
 from storage.warcread import ArchiveReadError, StrictRecordIterator
 
 WACZ_VERSION = "1.1.1"
@@ -220,21 +220,7 @@ def json_line_files(root: Path) -> list[Path]:
 
 def iter_json_lines(root: Path, on_problem: Callable[[str], None]) -> Iterator[dict[str, Any]]:
     for path in json_line_files(root):
-        opener: Any = gzip.open if path.name.endswith(".gz") else open
-        try:
-            with opener(path, "rt", encoding="utf-8") as fh:
-                for number, text in enumerate(fh, 1):
-                    if not text.strip():
-                        continue
-                    try:
-                        line = json.loads(text)
-                    except ValueError as exc:
-                        on_problem(f"{path}: line {number} is not JSON ({exc}); skipped")
-                        continue
-                    if isinstance(line, dict):
-                        yield line
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            on_problem(f"{path}: cannot be read to the end ({exc})")
+        yield from iter_json_file(path, on_problem)
 
 
 def since_timestamp(text: str) -> str:

@@ -1,49 +1,61 @@
-"""Browsing an archive: pywb serves it, over our own WARC files and index, with a start page of
-the archived articles.
+"""Browsing an archive: a start page that searches the articles, a page per article, and pywb
+replaying them, over our own WARC files and indexes.
 
 pywb lives in its own virtual environment (it pins redis 2.x and brotlipy), so it runs as a
 child process: `wayback` from ARCHIVE_PYWB_BIN (setting or environment variable), else
-`<repo>/.tools/pywb/bin`, else the PATH. It runs in a temporary folder holding only
-- `config.yaml`: one collection, `archive`, whose `index_paths` is the archive's
-  `index/index.cdxj` and whose `archive_paths` is its `warc/` folder: pywb reads our files
-  where they are, nothing is copied or re-indexed;
-- `templates/index.html`: pywb's home page template, replaced by our start page (a static
-  list of the archived articles, each linked to its replay at `/archive/<timestamp>/<url>`).
-  pywb looks up templates in `./templates` before its own, and reloads a template when its
-  file changes, so the list is refreshed in place while the server runs.
+`<repo>/.tools/pywb/bin`, else the PATH. It runs in a temporary folder holding only its
+`config.yaml`: one collection, `archive`, whose `index_paths` is the archive's
+`index/index.cdxj` and whose `archive_paths` is its `warc/` folder: pywb reads our files where
+they are, nothing is copied or re-indexed. It listens on a loopback port of its own.
 
-One process, one port: the start page and the replays come from the same server, no proxy.
-Replay is frameless (`framed_replay: false`): the page at a replay URL is the archived page
-itself (with pywb's banner), which is also what a browser test can read.
+In front of it, on the port people open, a small threaded HTTP server of ours answers `/` (the
+start page: search box, filters, results; crawler.archive.pages) and `/article?url=...` (the
+story of one article) from the full-text index (storage.search_index), and passes every other
+request (`/archive/<timestamp>/<url>` replays, pywb's collection search and its static files) to
+pywb as it is, Host header included, streaming the answer back. Replay is frameless
+(`framed_replay: false`): the page at a replay URL is the archived page itself (with pywb's
+banner), which is also what a browser test can read. The indexes are brought up to date every
+REFRESH_SECONDS while it runs, so a crawl's new articles appear without a restart.
 """
 
 from __future__ import annotations
 
-import html
+import contextlib
+import http.client
+import http.server
 import json
 import os
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from warcio.timeutils import iso_date_to_timestamp
-
+from crawler.archive.pages import PAGE_SIZE, Search, article_page, message_page, start_page
+from crawler.archive.story import story, version_diffs
 from storage.archive_index import index_path, update_index, warc_dir
-from storage.wacz import iter_json_lines, json_line_files
+from storage.search_index import (
+    Filters,
+    QueryError,
+    SearchIndex,
+    SearchIndexError,
+    search_index_path,
+    update_search_index,
+)
 
 COLLECTION = "archive"
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PYWB_BIN = REPO / ".tools" / "pywb" / "bin"
-MAX_LISTED = 5000  # articles on the start page (the latest); the collection search finds the rest
 REFRESH_SECONDS = 10.0
 
 
@@ -70,90 +82,6 @@ def find_wayback(configured: str | None = None) -> Path:
         "pywb's `wayback` was not found (tried " + ", ".join(tried + ["the PATH"]) + "); install it with "
         "scripts/setup.sh (a venv under .tools/pywb) or set ARCHIVE_PYWB_BIN to its bin folder"
     )
-
-
-# -- the start page ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Article:
-    title: str
-    source: str
-    url: str
-    date: str | None  # published (as the page says), else None
-    fetched_at: str
-    timestamp: str  # 14 digits: the replay URL's
-    version: int
-
-
-def articles(root: Path, on_problem: Callable[[str], None] | None = None) -> list[Article]:
-    """The archived articles (JSON lines with an article and a WARC record), latest first."""
-    found = []
-    for line in iter_json_lines(root, on_problem or (lambda _text: None)):
-        if line.get("reason") is not None or not line.get("warc") or not line.get("fetched_at"):
-            continue
-        url = str(line.get("final_url") or line.get("url") or "")
-        try:
-            ts = iso_date_to_timestamp(line["fetched_at"])
-        except (ValueError, TypeError, AttributeError):  # a line we cannot date cannot be linked
-            continue
-        if not url:
-            continue
-        found.append(Article(
-            title=str(line.get("title") or url), source=str(line.get("source") or ""), url=url,
-            date=line.get("published"), fetched_at=line["fetched_at"], timestamp=ts,
-            version=int(line.get("version") or 1),
-        ))
-    found.sort(key=lambda a: a.timestamp, reverse=True)
-    return found
-
-
-def replay_path(article: Article, collection: str = COLLECTION) -> str:
-    return f"/{collection}/{article.timestamp}/{article.url}"
-
-
-def _text(value: str) -> str:
-    """HTML-escaped, with braces as entities: pywb renders the page as a Jinja template."""
-    return html.escape(value).replace("{", "&#123;").replace("}", "&#125;")
-
-
-def _href(value: str) -> str:
-    return html.escape(value.replace("{", "%7B").replace("}", "%7D"), quote=True)
-
-
-def start_page(items: list[Article], *, title: str, collection: str = COLLECTION) -> str:
-    rows = []
-    for article in items[:MAX_LISTED]:
-        date = (article.date or "")[:10]
-        fetched = article.fetched_at[:16].replace("T", " ")
-        version = f" <small>(version {article.version})</small>" if article.version > 1 else ""
-        rows.append(
-            f'<tr><td><a href="{_href(replay_path(article, collection))}">{_text(article.title)}</a>{version}'
-            f'<div class="url">{_text(article.url)}</div></td>'
-            f"<td>{_text(article.source)}</td><td>{_text(date)}</td><td>{_text(fetched)}</td></tr>"
-        )
-    more = (f"<p>The latest {MAX_LISTED} of {len(items)} articles are listed; search the "
-            f'<a href="/{collection}/">collection</a> for the others.</p>') if len(items) > MAX_LISTED else ""
-    body = "\n".join(rows) or '<tr><td colspan="4">No archived article yet.</td></tr>'
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_text(title)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ text-align: left; padding: .3em .6em; border-bottom: 1px solid #ddd; vertical-align: top; }}
-.url {{ color: #666; font-size: 80%; }}
-</style></head>
-<body>
-<h1>{_text(title)}</h1>
-<p>{len(items)} archived article(s). Each title opens the page as it was archived.
-Search all captures by URL: <a href="/{collection}/">collection search</a>.</p>
-{more}
-<table id="articles"><thead><tr><th>Title</th><th>Source</th><th>Published</th><th>Archived (UTC)</th></tr></thead>
-<tbody>
-{body}
-</tbody></table>
-</body></html>
-"""
-    # Jinja syntax cannot occur in the data (braces are entities); raw keeps the CSS literal too.
-    return "{% raw %}" + page + "{% endraw %}\n"
 
 
 def pywb_config(root: Path, collection: str = COLLECTION) -> dict[str, Any]:
@@ -202,18 +130,153 @@ BANNER = """<script>
 """
 
 
-def write_home(home: Path, root: Path, *, title: str, collection: str = COLLECTION) -> int:
-    """Write pywb's config.yaml (JSON is YAML), the replay banner and our start page into
-    `home`; returns the number of articles listed."""
+def write_config(home: Path, root: Path, collection: str = COLLECTION) -> None:
+    """pywb's config.yaml (JSON is YAML) and the replay banner in `home`."""
     (home / "templates").mkdir(parents=True, exist_ok=True)
     (home / "config.yaml").write_text(json.dumps(pywb_config(root, collection), indent=2), encoding="utf-8")
     (home / "templates" / "custom_banner.html").write_text(BANNER, encoding="utf-8")
-    items = articles(root)
-    page = home / "templates" / "index.html"
-    tmp = page.with_name(".index.html.tmp")
-    tmp.write_text(start_page(items, title=title, collection=collection), encoding="utf-8")
-    os.replace(tmp, page)
-    return len(items)
+
+
+# -- the front server: our pages, and pywb behind ----------------------------------------------------
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+              "transfer-encoding", "upgrade"}
+
+
+class Front:
+    """What the front server's handlers share: the archive, its index, pywb's address."""
+
+    def __init__(self, root: Path, title: str, pywb: tuple[str, int], page_size: int = PAGE_SIZE) -> None:
+        self.root = root
+        self.page_size = page_size
+        self.title = title
+        self.pywb = pywb
+
+    def start_page(self, query: dict[str, list[str]]) -> str:
+        def first(name: str) -> str:
+            return (query.get(name) or [""])[0].strip()
+
+        try:
+            page = max(1, int(first("page") or 1))
+        except ValueError:
+            page = 1
+        asked = Search(q=first("q"), source=first("source"), lang=first("lang"), since=first("since"),
+                       until=first("until"), page=page)
+        error = None
+        try:
+            filters = Filters(sources=(asked.source,) if asked.source else (), languages=(asked.lang,) if asked.lang else (),
+                              since=_day(asked.since, "From"), until=_day(asked.until, "Until"))
+        except ValueError as exc:
+            filters, error = Filters(), str(exc)
+        index = self.open_index()
+        try:
+            hits: list[Any] = []
+            if error is None:
+                size = self.page_size
+                try:
+                    hits = (index.search(asked.q, filters, limit=size + 1, offset=(page - 1) * size) if asked.q
+                            else index.latest(filters, limit=size + 1, offset=(page - 1) * size))
+                except QueryError as exc:
+                    error = str(exc)
+            return start_page(hits[:self.page_size], title=self.title, asked=asked, facets=index.facets(),
+                              total=index.count(), more=len(hits) > self.page_size, error=error,
+                              page_size=self.page_size)
+        finally:
+            index.close()
+
+    def article_page(self, query: dict[str, list[str]]) -> tuple[int, str]:
+        url = (query.get("url") or [""])[0].strip()
+        if not url:
+            return 400, message_page(self.title, "Which article? /article?url=URL")
+        index = self.open_index()
+        try:
+            found = story(self.root, index, url)
+        finally:
+            index.close()
+        if found is None:
+            return 404, message_page(self.title, f"No archived article has the URL {url}")
+        return 200, article_page(found, version_diffs(found["versions"]), title=self.title)
+
+    def open_index(self) -> SearchIndex:
+        path = search_index_path(self.root)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        return SearchIndex(conn, path)
+
+
+def _day(value: str, label: str) -> str | None:
+    from crawler.dates import parse_when
+
+    if not value:
+        return None
+    try:
+        return parse_when(value).strftime("%Y-%m-%d")
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from None
+
+
+class FrontHandler(http.server.BaseHTTPRequestHandler):
+    server_version = "newsarchive"
+    front: Front  # set on the subclass made for one server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path in ("/", "/index.html"):
+            self._page(200, self.front.start_page(parse_qs(parts.query)))
+        elif parts.path == "/article":
+            self._page(*self.front.article_page(parse_qs(parts.query)))
+        else:
+            self._proxy()
+
+    def do_HEAD(self) -> None:
+        self._proxy()
+
+    def do_POST(self) -> None:
+        self._proxy()
+
+    def _page(self, status: int, body_text: str) -> None:
+        body = body_text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _proxy(self) -> None:
+        """The request to pywb as it came, the answer back as it goes (streamed)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        conn = http.client.HTTPConnection(*self.front.pywb, timeout=120)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            answer = conn.getresponse()
+            self.send_response(answer.status, answer.reason)
+            for name, value in answer.getheaders():
+                if name.lower() not in HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                while chunk := answer.read(65536):
+                    self.wfile.write(chunk)
+        except (OSError, http.client.HTTPException) as exc:
+            with contextlib.suppress(OSError):
+                self._page(502, message_page(self.front.title, f"pywb did not answer: {exc}"))
+        finally:
+            conn.close()
+
+
+def front_server(front: Front, bind: str, port: int) -> http.server.ThreadingHTTPServer:
+    handler = type("BoundFrontHandler", (FrontHandler,), {"front": front})
+    try:
+        server = http.server.ThreadingHTTPServer((bind, port), handler)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {bind} port {port} (is the port in use?): {exc.strerror or exc}") from None
+    server.daemon_threads = True
+    return server
 
 
 # -- running pywb ----------------------------------------------------------------------------------
@@ -241,8 +304,10 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _json_state(root: Path) -> list[tuple[str, int, int]]:
-    return [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in json_line_files(root)]
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def serve(
@@ -257,7 +322,7 @@ def serve(
     start_timeout: float = 90.0,
 ) -> int:
     """Serve the archive until interrupted (Ctrl-C, SIGTERM) or pywb exits; returns pywb's
-    exit status (0 when we stopped it). Raises ServeError when pywb does not come up."""
+    exit status (0 when we stopped it). Raises ServeError when it cannot start."""
     root = Path(root).resolve()
     title = title or f"Archived articles: {root.name}"
 
@@ -265,46 +330,58 @@ def serve(
         if on_problem is not None:
             on_problem(text)
 
-    def refresh_index() -> None:
+    def refresh() -> None:
         update_index(root, on_error=lambda exc: problem(f"{exc} (its later records are not browsable)"))
+        try:
+            update_search_index(root, on_problem=problem)
+        except SearchIndexError as exc:
+            problem(str(exc))
 
-    refresh_index()
+    refresh()
     home = Path(tempfile.mkdtemp(prefix="newsarchive-serve-"))
     log_path = home / "pywb.log"
     proc: subprocess.Popen[bytes] | None = None
+    pywb_port = _free_loopback_port()
+    front = Front(root, title, ("127.0.0.1", pywb_port))
+    server = front_server(front, bind, port)
+    started = False
     try:
-        count = write_home(home, root, title=title)
+        write_config(home, root)
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen([str(wayback), "--port", str(port), "--bind", bind], cwd=home,
+            proc = subprocess.Popen([str(wayback), "--port", str(pywb_port), "--bind", "127.0.0.1"], cwd=home,
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         host = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
-        base = f"http://{host}:{port}/"
+        base = f"http://{host}:{server.server_address[1]}/"
         with _stop_on_sigterm():
             try:
                 deadline = time.monotonic() + start_timeout
-                while not _answers(base):
+                while not _answers(f"http://127.0.0.1:{pywb_port}/{COLLECTION}/"):
                     if proc.poll() is not None:
-                        raise ServeError(f"pywb exited (status {proc.returncode}) before it answered on port {port} "
-                                         f"(is the port in use?): {_tail(log_path)}")
+                        raise ServeError(f"pywb exited (status {proc.returncode}) before it answered on port "
+                                         f"{pywb_port}: {_tail(log_path)}")
                     if time.monotonic() > deadline:
-                        raise ServeError(f"pywb did not answer on {base} within {start_timeout:g} s: {_tail(log_path)}")
+                        raise ServeError(f"pywb did not answer within {start_timeout:g} s: {_tail(log_path)}")
                     time.sleep(0.3)
+                threading.Thread(target=server.serve_forever, name="front", daemon=True).start()
+                started = True
                 if on_ready is not None:
-                    on_ready(base, count)
-                state = _json_state(root)
+                    index = front.open_index()
+                    try:
+                        on_ready(base, index.count())
+                    finally:
+                        index.close()
                 while True:
                     try:
                         return proc.wait(timeout=REFRESH_SECONDS)
                     except subprocess.TimeoutExpired:
                         pass
-                    refresh_index()  # new WARC files become browsable
-                    now = _json_state(root)
-                    if now != state:
-                        state = now
-                        write_home(home, root, title=title)
+                    refresh()  # new WARC files become browsable, new articles searchable
             except (KeyboardInterrupt, _Stop):
                 return 0
     finally:
+        if started:
+            server.shutdown()
+        server.server_close()
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:

@@ -33,6 +33,7 @@ from storage.cdxj import index_written
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
 from storage.recovery import recover_state
+from storage.search_index import SearchIndexError, update_search_index
 from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
 from storage.warcread import ArchiveReadError
@@ -225,6 +226,18 @@ class ArchiveSession:
 
     def _close_json(self) -> None:
         self.json_file = self.json.close()
+        if self.json_file is not None and self.config.search_index and self.config.location.scheme == "file":
+            self._index_for_search()
+
+    def _index_for_search(self) -> None:
+        """The run's articles join the full-text index (with any file not indexed yet). A failure
+        is logged: the lines are whole, and the next search indexes them."""
+        try:
+            report = update_search_index(self.archive.root)
+        except SearchIndexError as exc:
+            log.warning("search_index_failed", error=str(exc))
+            return
+        log.info("search_indexed", files=report.files, articles=report.articles, built=report.built)
 
 
 def session_of(crawler: Crawler) -> ArchiveSession:

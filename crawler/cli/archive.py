@@ -1,4 +1,5 @@
-"""The archive commands of `crawler`: replay, index, lookup, get, serve, export-wacz.
+"""The archive commands of `crawler`: replay, index, lookup, get, serve, export-wacz (search, story
+and export: crawler/cli/search.py).
 
     crawler replay [WARC|WACZ|folder|archive URI ...] --out FILE.jsonl
     crawler index [ARCHIVE] [--update]
@@ -65,7 +66,7 @@ def _mirror_remote(location: Any) -> Path:
     return dest
 
 
-def _archive_root(text: str | None, command: str) -> Path:
+def archive_root(text: str | None, command: str) -> Path:
     """An archive folder for any form an archive comes in: the folder itself, a WACZ file
     (unpacked once into a cache), or WARC files (a file, or a folder of them: linked into one)."""
     import hashlib
@@ -104,7 +105,7 @@ def _index_dir(settings: Any) -> Path:
     return Path(configured or Path(tempfile.gettempdir()) / "newsarchive-replay").expanduser()
 
 
-def _archive_option(parser: argparse.ArgumentParser) -> None:
+def archive_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archive", metavar="URI",
                         help="the archive: a folder, file:///path, a WACZ file or WARC files (default ./archive)")
 
@@ -120,13 +121,13 @@ def add_archive_commands(sub: Any) -> None:
                         help="WARC or WACZ files, folders, or archive URIs (default: the archive's warc/ folder)")
     replay.add_argument("-o", "--out", required=True, metavar="FILE.jsonl", help="write the JSON lines here ('-': stdout)")
     replay.add_argument("--workers", type=int, metavar="N", help="extraction processes (default EXTRACT_WORKERS: one per core)")
-    _archive_option(replay)
+    archive_option(replay)
     _set_option(replay)
     replay.set_defaults(func=cmd_replay)
 
     history = sub.add_parser("history", help="the archived versions of a URL, with the text diff between them")
     history.add_argument("url", metavar="URL")
-    _archive_option(history)
+    archive_option(history)
     history.set_defaults(func=cmd_history)
 
     citations = sub.add_parser("citations", help="what an article cites, and what the archive holds of each source")
@@ -134,13 +135,14 @@ def add_archive_commands(sub: Any) -> None:
     citations.add_argument("--depth", type=int, default=1, metavar="N",
                            help="also list what archived sources cite, down to N levels (default 1)")
     citations.add_argument("--json", action="store_true", help="one JSON object with the tree")
-    _archive_option(citations)
+    archive_option(citations)
     citations.set_defaults(func=cmd_citations)
 
-    index = sub.add_parser("index", help="(re)build the archive's CDXJ index, index/index.cdxj")
+    index = sub.add_parser("index", help="(re)build the archive's CDXJ index (index/index.cdxj) and its full-text "
+                           "index (index/search.sqlite3)")
     index.add_argument("archive_pos", nargs="?", metavar="ARCHIVE", help="archive path or file:///path")
-    index.add_argument("--update", action="store_true", help="only index WARC files that are not indexed yet")
-    _archive_option(index)
+    index.add_argument("--update", action="store_true", help="only index WARC and JSON Lines files that are not indexed yet")
+    archive_option(index)
     index.set_defaults(func=cmd_index)
 
     lookup = sub.add_parser("lookup", help="list the captures of a URL (or of every URL under a prefix)")
@@ -150,7 +152,7 @@ def add_archive_commands(sub: Any) -> None:
     lookup.add_argument("--prefix", action="store_true", help="every URL under this one (e.g. https://example.com/news/)")
     lookup.add_argument("--json", action="store_true", help="one JSON object per capture")
     lookup.add_argument("--limit", type=int, metavar="N", help="at most N captures")
-    _archive_option(lookup)
+    archive_option(lookup)
     _set_option(lookup)
     lookup.set_defaults(func=cmd_lookup)
 
@@ -159,7 +161,7 @@ def add_archive_commands(sub: Any) -> None:
     get.add_argument("--at", metavar="TS", help="the capture closest to TS (default: the latest)")
     get.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     get.add_argument("--raw", action="store_true", help="keep the Content-Encoding (bytes as received)")
-    _archive_option(get)
+    archive_option(get)
     _set_option(get)
     get.set_defaults(func=cmd_get)
 
@@ -168,7 +170,7 @@ def add_archive_commands(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free port)")
     serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--title", help="title of the start page")
-    _archive_option(serve)
+    archive_option(serve)
     _set_option(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -178,11 +180,11 @@ def add_archive_commands(sub: Any) -> None:
     export.add_argument("--since", metavar="DATE", help="only pages fetched at or after WHEN (2024-03-07, 20240307, 7d, yesterday...)")
     export.add_argument("--source", action="append", metavar="NAME", help="only pages of this source (repeatable)")
     export.add_argument("--title", help="the package's title")
-    _archive_option(export)
+    archive_option(export)
     export.set_defaults(func=cmd_export_wacz)
 
 
-def _positional_archive(args: argparse.Namespace) -> str | None:
+def positional_archive(args: argparse.Namespace) -> str | None:
     if args.archive_pos and args.archive and args.archive_pos != args.archive:
         raise UsageError(f"two archives given ({args.archive_pos} and --archive {args.archive}); give one")
     return args.archive_pos or args.archive
@@ -272,7 +274,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from crawler.archive.history import render, version_texts
 
-    root = _archive_root(_positional_archive(args) if hasattr(args, "archive_pos") else args.archive, "history")
+    root = archive_root(positional_archive(args) if hasattr(args, "archive_pos") else args.archive, "history")
     versions = version_texts(root, args.url)
     for line in render(args.url, versions):
         print(line)
@@ -284,7 +286,7 @@ def cmd_citations(args: argparse.Namespace) -> int:
 
     if args.depth < 0:
         raise UsageError("--depth must be 0 or more")
-    root = _archive_root(args.archive, "citations")
+    root = archive_root(args.archive, "citations")
     lines = ArchiveLines.read(root, lambda problem: say("citations", problem))
     tree = citation_tree(lines, args.url, args.depth)
     if tree is None:
@@ -301,8 +303,9 @@ def cmd_citations(args: argparse.Namespace) -> int:
 # -- index, lookup, get ----------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
     from storage.archive_index import closed_warcs, rebuild_index, update_index
+    from storage.search_index import SearchIndexError, update_search_index
 
-    root = _archive_root(_positional_archive(args), "index")
+    root = archive_root(positional_archive(args), "index")
     def on_error(exc: Exception) -> None:
         say("index", exc)
 
@@ -314,7 +317,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     what = "rebuilt" if report.rebuilt else f"updated ({len(report.indexed)} new file(s))"
     lines = f"{report.lines} captures" if report.lines is not None else "no new captures"
     print(f"{report.path}: {what}; {lines}; {files} WARC file(s)")
-    return EXIT_OK if report.ok else EXIT_PARTIAL
+    try:
+        found = update_search_index(root, rebuild=not args.update, on_problem=lambda text: say("index", text))
+    except SearchIndexError as exc:
+        raise FatalError(exc) from None
+    what = "rebuilt" if found.built else f"updated ({found.files} new file(s))"
+    print(f"{root / 'index' / 'search.sqlite3'}: {what}; {found.articles} article versions from {found.files} "
+          f"JSON Lines file(s)")
+    return EXIT_OK if report.ok and not found.problems else EXIT_PARTIAL
 
 
 @dataclasses.dataclass
@@ -483,7 +493,7 @@ def _free_port(bind: str) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from crawler.archive.serve import ServeError, find_wayback, serve
 
-    root = _archive_root(_positional_archive(args), "serve")
+    root = archive_root(positional_archive(args), "serve")
     settings = settings_from(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: not a port number")
@@ -513,7 +523,7 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
     from crawler.dates import parse_when, timestamp
     from storage.wacz import WaczError, export_archive
 
-    root = _archive_root(_positional_archive(args), "export-wacz")
+    root = archive_root(positional_archive(args), "export-wacz")
     try:
         since = timestamp(parse_when(args.since)) if args.since else None
     except ValueError as exc:

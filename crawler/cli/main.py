@@ -44,6 +44,13 @@ COMMANDS = {
     "export-wacz": ("0 the WACZ holds every file; 1 damaged files were left out (said one per line); "
                     "2 bad usage; 3 the WACZ could not be written",
                     "crawler export-wacz ./archive -o news.wacz --since 7d"),
+    "search": ("0 articles were found; 1 none; 2 bad usage (an empty query, unbalanced quotes...); 3 the search "
+               "index cannot be written", 'crawler search \'"Silicon Valley" AND chip*\' --lang en --since 30d'),
+    "story": ("0 the article was found; 1 no archived article has that URL; 2 bad usage; 3 the search index "
+              "cannot be written", "crawler story https://www.dw.com/en/x/a-1 --json"),
+    "export": ("0 every article line was written; 1 some lines could not be read (the rest was written); "
+               "2 bad usage; 3 the file cannot be written",
+               "crawler export ./archive --format parquet -o articles.parquet --latest --since 2024-01-01"),
     "worker": (CRAWL_EXITS, "crawler worker --redis redis://queue-host:6379/0 --archive s3://my-bucket/news"),
     "enqueue": ("0 everything given was queued; 1 some inputs were rejected; 2 bad usage; 3 Redis cannot be "
                 "reached", "crawler enqueue --redis redis://queue-host:6379/0 dw https://example.org/a"),
@@ -56,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.crawl import add_crawl_commands
     from crawler.cli.distributed import add_distributed_commands
     from crawler.cli.jobs import add_job_commands
+    from crawler.cli.search import add_search_commands
 
     parser = argparse.ArgumentParser(
         prog="crawler", description="News scraping and archival crawler: archives what servers send "
@@ -68,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_crawl_commands(sub)
     add_job_commands(sub)
     add_archive_commands(sub)
+    add_search_commands(sub)
     add_distributed_commands(sub)
     for name, command in sub.choices.items():
         exits, example = COMMANDS[name]
