@@ -412,6 +412,38 @@ class StorageConfig:
         return cls(spool=spool, s3=s3, retry_interval=retry)
 
 
+@dataclass(frozen=True)
+class AlertConfig:
+    """When a source's latest run counts as degraded (ARCHIVE_ALERT_*, crawler/archive/report.py)."""
+
+    blocked_share: float
+    coverage_drop: float
+    history: int
+    min_pages: int
+    paywall_rise: float
+    quiet_runs: int
+    word_count_ratio: float
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> AlertConfig:
+        def share(name: str) -> float:
+            try:
+                value = settings.getfloat(name)
+            except (TypeError, ValueError):
+                raise SettingError(f"{name} must be a number, got {settings.get(name)!r}") from None
+            if not 0 < value <= 1:
+                raise SettingError(f"{name} must be a share above 0 and at most 1 (0.2 is 20%), got {value}")
+            return value
+
+        return cls(blocked_share=share("ARCHIVE_ALERT_BLOCKED_SHARE"),
+                   coverage_drop=share("ARCHIVE_ALERT_COVERAGE_DROP"),
+                   history=count(settings, "ARCHIVE_ALERT_HISTORY"),
+                   min_pages=count(settings, "ARCHIVE_ALERT_MIN_PAGES"),
+                   paywall_rise=share("ARCHIVE_ALERT_PAYWALL_RISE"),
+                   quiet_runs=count(settings, "ARCHIVE_ALERT_QUIET_RUNS"),
+                   word_count_ratio=share("ARCHIVE_ALERT_WORD_COUNT_RATIO"))
+
+
 def check_settings(settings: BaseSettings) -> None:
     """Every area's settings checked at once, before a crawl starts: raises the first SettingError."""
     archive = ArchiveConfig.from_settings(settings)
@@ -420,6 +452,7 @@ def check_settings(settings: BaseSettings) -> None:
     PolitenessConfig.from_settings(settings)
     FollowConfig.from_settings(settings)
     RequisitesConfig.from_settings(settings)
+    AlertConfig.from_settings(settings)
     extract_options(settings)
     progress_interval(settings)
     networks(settings, "ARCHIVE_ALLOW_NETWORKS")

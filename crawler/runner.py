@@ -20,6 +20,7 @@ EXIT_USAGE = 2  # bad usage, bad settings or jobs file, nothing to do
 EXIT_FATAL = 3  # the crawl could not run
 EXIT_STORAGE = 4  # files could not be stored in the remote archive (they wait in the spool)
 EXIT_LOCKED = 5  # the job is already running
+EXIT_DEGRADED = 6  # it ran, but a source degraded: its latest run has anomalies (crawler report)
 
 class CrawlFailed(RuntimeError):
     """The crawl could not run (a component failed to start)."""
@@ -81,6 +82,7 @@ class RunSummary:
     json_files: list[str] = field(default_factory=list)
     requisites: Counter[str] = field(default_factory=Counter)  # page requisites: fetched, unchanged, failed
     requisite_reasons: Counter[str] = field(default_factory=Counter)
+    sources: list[str] = field(default_factory=list)  # the sources (hosts for URLs) of the run's pages
 
     @classmethod
     def of(cls, sessions: Sequence[Any], extra_rejected: Sequence[tuple[str, str]] = ()) -> RunSummary:
@@ -90,6 +92,7 @@ class RunSummary:
             summary.reasons.update(session.outcomes.reasons)
             summary.requisites.update(session.outcomes.requisites)
             summary.requisite_reasons.update(session.outcomes.requisite_reasons)
+            summary.sources += [name for name in session.runs.sources if name not in summary.sources]
             summary.bytes += session.outcomes.bytes
             summary.failures.extend(session.outcomes.failures)
             summary.notes.extend(session.outcomes.notes.values())

@@ -15,6 +15,24 @@ SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 # --- our settings ------------------------------------------------------------------------
+# When `crawler report` and each job run call a source degraded: its latest run against the runs
+# before it (at most ARCHIVE_ALERT_HISTORY of them), on shares of the pages it fetched. A site
+# turning to a bot wall or a paywall moves these by tens of points; a steady source's runs vary
+# by a few (tests/test_report.py: ten runs with pages new, changed and unchanged, no alarm).
+# Blocked pages (challenges, bot walls): at least this share of the run, and this much above before.
+ARCHIVE_ALERT_BLOCKED_SHARE = 0.2
+# Articles with a date (or an author, or a title): the share falling by this much (0.3: 95% -> 65%).
+ARCHIVE_ALERT_COVERAGE_DROP = 0.3
+# Runs of a source a latest run is compared with (the most recent ones).
+ARCHIVE_ALERT_HISTORY = 10
+# A run's shares are judged only when it fetched at least this many pages of the source.
+ARCHIVE_ALERT_MIN_PAGES = 5
+# Paywalled pages: the share rising by this much (and at least to it).
+ARCHIVE_ALERT_PAYWALL_RISE = 0.2
+# Runs in a row without a new article, for a source whose earlier runs had new ones as a rule.
+ARCHIVE_ALERT_QUIET_RUNS = 3
+# The median word count of the pages with text falling to this fraction of what it was, or lower.
+ARCHIVE_ALERT_WORD_COUNT_RATIO = 0.5
 # Networks fetched from although they are not public (CIDR: "10.1.2.0/24"; a bare address is one
 # host), for an operator's own internal servers; everything else non-public stays refused.
 ARCHIVE_ALLOW_NETWORKS: list[str] = []

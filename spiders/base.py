@@ -94,6 +94,12 @@ class ArchiveSpider(Spider):
         self.cited_pages += len(requests)
         return requests
 
+    @property
+    def runs(self) -> Any:
+        """This run's figures per source (crawler report), when an archive session records them."""
+        session = self.crawler.get_extension(ArchiveSession) if hasattr(self, "crawler") else None
+        return session.runs if session is not None else None
+
     def _note(self, key: str, text: str) -> None:
         session = self.crawler.get_extension(ArchiveSession) if hasattr(self, "crawler") else None
         if session is not None and key not in session.outcomes.notes:
@@ -189,6 +195,7 @@ class SourceSpider(ArchiveSpider):
         self.max_pages = int(max_pages) if max_pages not in (None, "") else None
         self.articles_requested = 0
         self.expected_pages = self.max_pages
+        self.listed: set[str] = set()  # article URLs discovery listed in this run
 
     async def start(self) -> AsyncIterator[Request]:
         src = self.source
@@ -220,6 +227,10 @@ class SourceSpider(ArchiveSpider):
 
     def _articles(self, listings: Iterable[Listing]) -> Iterator[Request]:
         ordered = newest_first(listing for listing in listings if self.source.is_article(listing.url))
+        listed = [listing.url for listing in ordered if listing.url not in self.listed]
+        self.listed.update(listed)
+        if listed and self.runs is not None:
+            self.runs.discovered(self.name, self.source.home, len(listed))
         for rank, listing in enumerate(ordered):
             request = self.article_request(listing, priority=-rank)
             if request is not None:
@@ -243,6 +254,7 @@ class SourceSpider(ArchiveSpider):
         if response.status >= 400:
             yield page_item(response, self.name)
             return
+        self._discovery_fetched(response)
         sitemaps, urls = parse_sitemap(response.body)
         for entry in newest_first(sitemaps):
             if self.since and entry.modified and entry.modified < self.since:
@@ -255,17 +267,23 @@ class SourceSpider(ArchiveSpider):
         if response.status >= 400:
             yield page_item(response, self.name)
             return
+        self._discovery_fetched(response)
         yield from self._articles(parse_feed(response.body, response.url))
 
     def parse_section(self, response: Response) -> Iterator[Request | dict[str, Any]]:
         if response.status >= 400 or not hasattr(response, "css"):
             yield page_item(response, self.name)
             return
+        self._discovery_fetched(response)
         links = [Listing(urljoin(response.url, href)) for href in response.css("a::attr(href)").getall()]
         seen: set[str] = set()
         unique = [link for link in links if not (link.url in seen or seen.add(link.url))]
         yield from self.requisites.for_response(response, self.name)
         yield from self._articles(unique)
+
+    def _discovery_fetched(self, response: Response) -> None:
+        if self.runs is not None:
+            self.runs.discovery(self.name, response.url)
 
     def parse_article(self, response: Response) -> AsyncIterator[Any]:
         return self.archive_page(response, self.name)

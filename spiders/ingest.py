@@ -51,6 +51,8 @@ class IngestSpider(ArchiveSpider):
             facts[meta.SOURCE] = source.name
             if not source.obey_robots:
                 facts[meta.DONT_OBEY_ROBOTS] = True
+        if self.runs is not None:
+            self.runs.discovered(facts[meta.SOURCE], url)
         return Request(url, callback=self.parse, errback=self.failed, meta=facts)
 
     def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:

@@ -127,16 +127,17 @@ class RequisiteFetcher:
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         capture = response.meta.get(meta.CAPTURE) or {}
         truncated = response.meta.get(meta.TRUNCATED)
+        counted = response.meta
         if response.status >= 400:
-            self._count("failed", response.url, f"error_status:{response.status}")
+            self._count(counted, "failed", response.url, f"error_status:{response.status}")
         elif truncated:
-            self._count("failed", response.url, f"truncated:{truncated}")
+            self._count(counted, "failed", response.url, f"truncated:{truncated}")
         elif response.status == 304 or capture.get("kind") == "revisit":
-            self._count("unchanged", response.url)
+            self._count(counted, "unchanged", response.url)
         elif kind == STYLESHEET and response.status == 200 and not looks_like_css(content_type, response.body):
-            self._count("failed", response.url, "not_a_stylesheet", detail=content_type)
+            self._count(counted, "failed", response.url, "not_a_stylesheet", detail=content_type)
         else:
-            self._count("fetched", response.url)
+            self._count(counted, "fetched", response.url)
             if response.status != 200:
                 return
             source = response.meta.get(meta.SOURCE, "")
@@ -148,9 +149,11 @@ class RequisiteFetcher:
 
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        self._count("failed", request.url, failure_reason(failure), detail=str(failure.value))
+        self._count(request.meta, "failed", request.url, failure_reason(failure), detail=str(failure.value))
 
-    def _count(self, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
+    def _count(self, facts: Any, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
         session = self.crawler.get_extension(ArchiveSession) if self.crawler is not None else None
         if session is not None:
             session.outcomes.add_requisite(outcome, url, reason, detail)
+            page = (facts.get(meta.REQUISITE) or {}).get("page") or url
+            session.runs.requisite(facts.get(meta.SOURCE), page, outcome)

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from storage.backends import ArchiveBackend, StorageError
 
-MIRRORED_DIRS = ("warc", "json")
+MIRRORED_DIRS = ("warc", "json", "runs")
 
 
 @dataclass

@@ -82,6 +82,16 @@ def article_links(html: str) -> dict[str, str]:
 
 
 @needs_pywb
+def test_the_health_page_charts_each_sources_runs(served, news_server):
+    base, _proc, _log = served
+    html = fetch(base + "health")
+    host = f"127.0.0.1:{news_server.port}"  # an ingest's pages are reported under their host
+    assert "capture health" in html and f'<section class="source" id="{host}">' in html
+    assert html.count("<svg") == 2 and "no anomaly in the latest run" in html
+    assert 'href="/health"' in fetch(base)  # the start page links it
+
+
+@needs_pywb
 def test_start_page_lists_the_articles_and_links_their_replays(served, news_server):
     base, _proc, log = served
     assert "3 articles on the start page" in log.read_text()
@@ -163,9 +173,14 @@ def test_a_browser_searches_the_start_page_and_opens_an_article_page(served, new
 
 @needs_pywb
 def test_the_start_page_pages_through_the_articles(served, archive):
-    from crawler.archive.serve import Front
+    from scrapy.settings import Settings
 
-    front = Front(archive, "News", ("127.0.0.1", 9), page_size=2)
+    from crawler.archive.serve import Front
+    from crawler.config import AlertConfig
+
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    front = Front(archive, "News", ("127.0.0.1", 9), AlertConfig.from_settings(settings), page_size=2)
     first = front.start_page({})
     second = front.start_page({"page": ["2"]})
     assert 'rel="next" href="/?page=2"' in first and 'rel="next"' not in second and 'rel="prev"' in second

@@ -128,10 +128,10 @@ def start_page(hits: list[Hit], *, title: str, asked: Search, facets: dict[str, 
     nav = f'<nav class="pages">{"".join(pages)} page {asked.page}</nav>' if pages else ""
     table = ('<table id="articles"><thead><tr><th>Title</th><th>Source</th><th>Published</th>'
              f'<th>Archived (UTC)</th></tr></thead>\n<tbody>\n{rows}\n</tbody></table>') if rows else ""
-    return _document(title, f"<h1>{text(title)}</h1>\n{form}\n{summary}\n{table}\n{nav}")
+    return document(title, f"<h1>{text(title)}</h1>\n<p><a href=\"/health\">capture health per source</a></p>\n{form}\n{summary}\n{table}\n{nav}")
 
 
-def _document(title: str, body: str) -> str:
+def document(title: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{text(title)}</title>'
             f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
 
@@ -182,8 +182,8 @@ def article_page(found: dict[str, Any], diffs: list[str], *, title: str, collect
             f'<h2 id="similar">The same story elsewhere ({len(found["similar"])})</h2>'
             f'<ul>{similar or "<li>no near-duplicate found</li>"}</ul>'
             f'<h2>Text</h2><div class="text">{"".join(f"<p>{text(p)}</p>" for p in (article.get("text") or "").split(chr(10)) if p.strip())}</div>')
-    return _document(f"{article.get('title') or url} · {title}", body)
+    return document(f"{article.get('title') or url} · {title}", body)
 
 
 def message_page(title: str, message: str) -> str:
-    return _document(title, f'<p><a href="/">← search</a></p><p id="error">{text(message)}</p>')
+    return document(title, f'<p><a href="/">← search</a></p><p id="error">{text(message)}</p>')

@@ -41,9 +41,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import structlog
+
+from crawler.archive.health import health_page
 from crawler.archive.pages import PAGE_SIZE, Search, article_page, message_page, start_page
+from crawler.archive.report import build_report
 from crawler.archive.story import story, version_diffs
+from crawler.config import AlertConfig
 from storage.archive_index import index_path, update_index, warc_dir
+from storage.runstats import read_runs
+
+log = structlog.get_logger()
 from storage.search_index import (
     Filters,
     QueryError,
@@ -145,8 +153,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 class Front:
     """What the front server's handlers share: the archive, its index, pywb's address."""
 
-    def __init__(self, root: Path, title: str, pywb: tuple[str, int], page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, root: Path, title: str, pywb: tuple[str, int], alerts: AlertConfig,
+                 page_size: int = PAGE_SIZE) -> None:
         self.root = root
+        self.alerts = alerts
         self.page_size = page_size
         self.title = title
         self.pywb = pywb
@@ -196,6 +206,11 @@ class Front:
             return 404, message_page(self.title, f"No archived article has the URL {url}")
         return 200, article_page(found, version_diffs(found["versions"]), title=self.title)
 
+    def health_page(self) -> str:
+        """Per source, its runs charted and its anomalies (read anew each time: runs end meanwhile)."""
+        runs = list(read_runs(self.root, lambda problem: log.warning("run_file_unreadable", problem=problem)))
+        return health_page(build_report(runs, self.alerts), title=self.title)
+
     def open_index(self) -> SearchIndex:
         path = search_index_path(self.root)
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False)
@@ -227,6 +242,8 @@ class FrontHandler(http.server.BaseHTTPRequestHandler):
             self._page(200, self.front.start_page(parse_qs(parts.query)))
         elif parts.path == "/article":
             self._page(*self.front.article_page(parse_qs(parts.query)))
+        elif parts.path == "/health":
+            self._page(200, self.front.health_page())
         else:
             self._proxy()
 
@@ -320,6 +337,7 @@ def serve(
     on_ready: Callable[[str, int], None] | None = None,
     on_problem: Callable[[str], None] | None = None,
     start_timeout: float = 90.0,
+    alerts: AlertConfig,
 ) -> int:
     """Serve the archive until interrupted (Ctrl-C, SIGTERM) or pywb exits; returns pywb's
     exit status (0 when we stopped it). Raises ServeError when it cannot start."""
@@ -342,7 +360,7 @@ def serve(
     log_path = home / "pywb.log"
     proc: subprocess.Popen[bytes] | None = None
     pywb_port = _free_loopback_port()
-    front = Front(root, title, ("127.0.0.1", pywb_port))
+    front = Front(root, title, ("127.0.0.1", pywb_port), alerts)
     server = front_server(front, bind, port)
     started = False
     try:

@@ -9,6 +9,7 @@ stops (or when the command that ran the crawl closes it after a failed crawl).
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 from collections import Counter, deque
@@ -33,6 +34,7 @@ from storage.cdxj import index_written
 from storage.files import repair_open_files
 from storage.jsonl import JsonLinesWriter
 from storage.recovery import recover_state
+from storage.runstats import RunStats
 from storage.search_index import SearchIndexError, update_search_index
 from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
@@ -87,6 +89,7 @@ class ArchiveSession:
         self.archive = LocalArchive(local_root(config.location, spool))
         self.shipper: Shipper | None = None  # ships closed files to a remote archive (storage.backends.spool)
         self.outcomes = Outcomes()
+        self.runs = RunStats()  # per source, for `crawler report`: written to runs/ when the run ends
         repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
         # Index lines of the WARC file being written, made as its records are written (about
         # 300 bytes a capture): when it closes they join the index without reading it back.
@@ -164,7 +167,8 @@ class ArchiveSession:
         settings = crawler.settings
         prefix = getattr(crawler.spidercls, "name", None) or "news"
         if job := str(settings.get("ARCHIVE_JOB") or "").strip():
-            prefix = f"{job}_{prefix}".replace("-", "_")
+            prefix = f"{job}_{prefix}"
+        prefix = re.sub(r"[^A-Za-z0-9_]+", "_", prefix)  # a site job's spider is named after its host
         config = ArchiveConfig.from_settings(settings, default_prefix=prefix)
         shipper = shipper_for(crawler, config)
         # The incremental state: SQLite in the archive, or the class ARCHIVE_STATE_STORE names
@@ -174,6 +178,7 @@ class ArchiveSession:
         session = cls(config, on_file_closed=shipper.submit if shipper else None,
                       spool=shipper.spool if shipper else None, state=state)
         session.shipper = shipper
+        session.runs.job = str(settings.get("ARCHIVE_JOB") or "").strip() or None
         session._stop = lambda: asyncio.ensure_future(crawler.engine.close_spider_async(reason="archive_write_failed"))
         crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
         if shipper is not None:
@@ -207,7 +212,7 @@ class ArchiveSession:
             if self.closed:
                 return
             self._io.shutdown(wait=True)
-            for closing in (self.warc.close, self._close_json):
+            for closing in (self.warc.close, self._close_json, self._write_runs):
                 if self.failure is None:
                     try:
                         closing()
@@ -228,6 +233,11 @@ class ArchiveSession:
         self.json_file = self.json.close()
         if self.json_file is not None and self.config.search_index and self.config.location.scheme == "file":
             self._index_for_search()
+
+    def _write_runs(self) -> None:
+        path = self.runs.write(self.archive.root, self.config.prefix)
+        if path is not None and self._on_file_closed:
+            self._on_file_closed(path)
 
     def _index_for_search(self) -> None:
         """The run's articles join the full-text index (with any file not indexed yet). A failure

@@ -490,6 +490,15 @@ def _free_port(bind: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def _alerts(settings: Any) -> Any:
+    from crawler.config import AlertConfig, SettingError
+
+    try:
+        return AlertConfig.from_settings(settings)
+    except SettingError as exc:
+        raise UsageError(exc) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from crawler.archive.serve import ServeError, find_wayback, serve
 
@@ -508,7 +517,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         status = serve(root, port=port, bind=args.bind, wayback=wayback, title=args.title, on_ready=ready,
-                       on_problem=lambda text: say("serve", text))
+                       on_problem=lambda text: say("serve", text), alerts=_alerts(settings))
     except ServeError as exc:
         raise FatalError(exc) from None
     if status != 0:

@@ -13,6 +13,9 @@ Exit status of `crawler run-job`:
     4  the job ran, but files could not be stored in the remote archive (they wait in the
        local spool; the next run or `crawler upload` ships them)
     5  the job is already running (another process holds its lock); nothing was done
+    6  the job ran, but a source degraded: its latest run has anomalies (blocked pages rising,
+       word counts falling, a sitemap failing...; crawler/archive/report.py). They are printed,
+       logged (`source_degraded`, and in `job_summary`), and given to the job's on_anomaly command
 Exit status of `crawler schedule`: 0 stopped by SIGINT/SIGTERM once its runs had finished, or,
 with `--once`, every run exited 0; 1 with `--once`, some run did not exit 0; 2 the jobs file
 is malformed or bad usage. `--check` validates the file and prints the next runs.
@@ -32,10 +35,12 @@ from typing import Any
 
 import structlog
 
-from crawler.jobs.definitions import Job, JobsFileError, load_jobs, lock_path
+from crawler.jobs.alerts import degraded_sources, run_on_anomaly
+from crawler.jobs.definitions import Job, JobsFileError, job_settings, load_jobs, lock_path
 from crawler.jobs.lock import JobLock, JobLocked
 from crawler.jobs.schedule import EXIT_NAMES, Scheduler, run_job
 from crawler.runner import (
+    EXIT_DEGRADED,
     EXIT_FATAL,
     EXIT_LOCKED,
     EXIT_OK,
@@ -72,6 +77,17 @@ def _report_run(job: Job, summary: Any, storage: list[Any], report: dict[str, An
         print(f"  {kind}  {url}  {reason}" + (f"  ({detail})" if detail and detail != reason else ""))
     report.update(summary.as_dict())
     report["failures"] = [{"kind": k, "url": u, "reason": r} for k, u, r, _d in summary.failures[:20]]
+    if not summary.write_failure:
+        degraded = degraded_sources(job, job_settings(job), summary.sources)
+        report["anomalies"] = [{"source": entry["source"], **found} for entry in degraded["sources"]
+                               for found in entry["anomalies"]]
+        for found in report["anomalies"]:
+            print(f"job {job.name}: {found['source']} degraded: {found['kind']}: {found['detail']}")
+            log.warning("source_degraded", source=found["source"], kind=found["kind"], detail=found["detail"])
+        if degraded["sources"]:
+            run_on_anomaly(job, degraded)
+            if status in (EXIT_OK, EXIT_PARTIAL):
+                status = EXIT_DEGRADED
     for shipped in storage:
         for line in shipped.lines():
             print(line if shipped.ok else f"crawler: {line}", file=sys.stdout if shipped.ok else sys.stderr)

@@ -25,7 +25,8 @@ COMMANDS = {
     "history": ("0 versions were found; 1 none; 2 bad usage", "crawler history https://www.dw.com/en/x/a-1"),
     "upload": ("0 nothing left to upload; 2 bad usage or settings; 4 files are still waiting in the spool",
                "crawler upload --archive s3://my-bucket/news"),
-    "run-job": (CRAWL_EXITS + "; 5 the job is already running (nothing was done)",
+    "run-job": (CRAWL_EXITS + "; 5 the job is already running (nothing was done); 6 the job ran, but a source "
+                "degraded: its run has anomalies (they are said, and passed to on_anomaly)",
                 "crawler run-job /etc/newsarchive/jobs.toml china-ai"),
     "schedule": ("0 stopped by SIGINT/SIGTERM once its runs had ended, or with --once every run exited 0; "
                  "1 with --once, some run did not exit 0; 2 bad jobs file or usage",
@@ -51,6 +52,8 @@ COMMANDS = {
     "export": ("0 every article line was written; 1 some lines could not be read (the rest was written); "
                "2 bad usage; 3 the file cannot be written",
                "crawler export ./archive --format parquet -o articles.parquet --latest --since 2024-01-01"),
+    "report": ("0 no source degraded; 2 bad usage or settings; 6 some source's latest run has anomalies",
+               "crawler report ./archive --since 30d --html health.html"),
     "worker": (CRAWL_EXITS, "crawler worker --redis redis://queue-host:6379/0 --archive s3://my-bucket/news"),
     "enqueue": ("0 everything given was queued; 1 some inputs were rejected; 2 bad usage; 3 Redis cannot be "
                 "reached", "crawler enqueue --redis redis://queue-host:6379/0 dw https://example.org/a"),
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     from crawler.cli.crawl import add_crawl_commands
     from crawler.cli.distributed import add_distributed_commands
     from crawler.cli.jobs import add_job_commands
+    from crawler.cli.report import add_report_command
     from crawler.cli.search import add_search_commands
 
     parser = argparse.ArgumentParser(
@@ -77,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_commands(sub)
     add_archive_commands(sub)
     add_search_commands(sub)
+    add_report_command(sub)
     add_distributed_commands(sub)
     for name, command in sub.choices.items():
         exits, example = COMMANDS[name]

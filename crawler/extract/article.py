@@ -198,6 +198,7 @@ def _extract(
     )
     result["paywalled"] = bool(meta.not_free or result["teaser"])
     if words < options.min_words:
+        result["word_count"] = words  # (the JSON line says 0: no article; the run's report counts them)
         result["reason"] = (
             "paywalled" if result["paywalled"] else ("empty" if not words else "too_short")
         )

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 from crawler.dates import EXPECTED, parse_age, parse_when
 from storage.archive import ArchiveURIError, parse_archive_uri
 
-JOB_KEYS = ("name", "sources", "urls", "schedule", "every", "timezone", "archive", "allow_private",
-            "max_pages", "max_duration", "since", "depth", "settings")
+JOB_KEYS = ("name", "sources", "urls", "sitemaps", "feeds", "schedule", "every", "timezone", "archive",
+            "allow_private", "max_pages", "max_duration", "since", "depth", "on_anomaly", "settings")
 TOP_KEYS = ("jobs", "defaults")
 # Set through the job's own fields, never through its settings table.
 RESERVED_SETTINGS = {"ARCHIVE_URI": "archive", "ARCHIVE_ALLOW_PRIVATE": "allow_private",
@@ -52,6 +52,8 @@ class Job:
     archive: str  # a URI; a relative path in the file is made absolute (relative to the file)
     sources: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()  # of sites the registry does not know (spiders/site.py)
+    feeds: tuple[str, ...] = ()
     schedule: str | None = None  # cron expression
     every: int | None = None  # seconds
     timezone: str = "UTC"  # the cron expression's time zone
@@ -61,6 +63,9 @@ class Job:
     since: datetime | None = None  # a fixed date ...
     since_age: int | None = None  # ... or an age in seconds, counted back from the run's start
     depth: int = 0  # citation following for `urls`
+    # run when a run finds a source degraded, the report as JSON on its standard input: a shell
+    # command line (a string) or a program and its arguments (a list)
+    on_anomaly: str | tuple[str, ...] | None = None
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def since_at(self, now: datetime) -> datetime | None:
@@ -214,19 +219,12 @@ class _Checker:
                 self.problem(f"sources[{i}]", f"unknown source {source!r} (known: {', '.join(sorted(SOURCES))})")
             elif source not in sources:
                 sources.append(source)
-        urls: list[str] = []
-        for i, text in enumerate(self._list("urls")):
-            from crawler.fetch.urls import Rejected, check_url
-
-            checked = check_url(text)
-            if isinstance(checked, Rejected):
-                self.problem(f"urls[{i}]", f"{checked.message}: {text!r}")
-            elif checked not in urls:
-                urls.append(checked)
-        if "sources" not in t and "urls" not in t:
-            self.problem("sources", "missing: a job needs sources, urls or both")
-        elif not sources and not urls and self.count == before:
-            self.problem("sources", "sources and urls are both empty: nothing to crawl")
+        urls, sitemaps, feeds = self._urls("urls"), self._urls("sitemaps"), self._urls("feeds")
+        if not any(key in t for key in ("sources", "urls", "sitemaps", "feeds")):
+            self.problem("sources", "missing: a job needs sources, urls, sitemaps or feeds")
+        elif not (sources or urls or sitemaps or feeds) and self.count == before:
+            self.problem("sources", "sources, urls, sitemaps and feeds are all empty: nothing to crawl")
+        on_anomaly = self._command("on_anomaly")
 
         schedule, every = t.get("schedule"), t.get("every")
         tz = self._str("timezone", "UTC")
@@ -269,13 +267,37 @@ class _Checker:
             return None
         assert isinstance(name, str) and archive is not None
         job = Job(name=name, archive=archive, sources=tuple(sources), urls=tuple(urls),
-                  schedule=schedule, every=every_s, timezone=tz or "UTC",
+                  sitemaps=tuple(sitemaps), feeds=tuple(feeds), on_anomaly=on_anomaly, schedule=schedule, every=every_s, timezone=tz or "UTC",
                   allow_private=bool(allow_private), max_pages=max_pages, max_duration=max_duration,
                   since=since, since_age=since_age, depth=depth or 0,
                   settings=MappingProxyType(settings))
         return job
 
     # -- one field each -------------------------------------------------------------------
+
+    def _urls(self, key: str) -> list[str]:
+        from crawler.fetch.urls import Rejected, check_url
+
+        urls: list[str] = []
+        for i, text in enumerate(self._list(key)):
+            checked = check_url(text)
+            if isinstance(checked, Rejected):
+                self.problem(f"{key}[{i}]", f"{checked.message}: {text!r}")
+            elif checked not in urls:
+                urls.append(checked)
+        return urls
+
+    def _command(self, key: str) -> str | tuple[str, ...] | None:
+        value = self.table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            return tuple(value)
+        self.problem(key, f"expected a command line (a string) or a program and its arguments (a list of "
+                     f"strings), got {value!r}")
+        return None
 
     def _list(self, key: str) -> list[str]:
         value = self.table.get(key)
@@ -517,10 +539,12 @@ def job_spiders(job: Job, now: datetime | None = None) -> list[tuple[type, dict[
     """What run_spiders is given: one spider per source, and the ingest spider for urls."""
     from spiders.ingest import IngestSpider
     from spiders.registry import SPIDERS
+    from spiders.site import sites_of
 
     since = job.since_at(now or datetime.now(UTC))
     spiders: list[tuple[type, dict[str, Any]]] = [
         (SPIDERS[name], {"since": since, "max_pages": job.max_pages}) for name in job.sources]
+    spiders += [(site, {"since": since, "max_pages": job.max_pages}) for site in sites_of(job.sitemaps, job.feeds)]
     if job.urls:
         spiders.append((IngestSpider, {"urls": list(job.urls), "depth": job.depth}))
     return spiders

@@ -33,6 +33,7 @@ from crawler.jobs.definitions import (
 )
 from crawler.jobs.lock import LockInfo, read_lock
 from crawler.runner import (
+    EXIT_DEGRADED,
     EXIT_FATAL,
     EXIT_LOCKED,
     EXIT_OK,
@@ -43,7 +44,8 @@ from crawler.runner import (
 
 log = structlog.get_logger()
 EXIT_NAMES = {EXIT_OK: "ok", EXIT_PARTIAL: "partial", EXIT_USAGE: "bad_jobs_file",
-              EXIT_FATAL: "crawl_failed", EXIT_LOCKED: "already_running", EXIT_STORAGE: "not_stored"}
+              EXIT_FATAL: "crawl_failed", EXIT_LOCKED: "already_running", EXIT_STORAGE: "not_stored",
+              EXIT_DEGRADED: "degraded"}
 
 
 # -- one run, in this process -----------------------------------------------------------------

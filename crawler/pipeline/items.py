@@ -64,6 +64,7 @@ def page_item(response: Response, source: str) -> dict[str, Any]:
         "fetched_at": facts.get(meta.FETCHED_AT) or iso_now(),
         "truncated": truncated,
         "depth": facts.get(meta.DEPTH, 0),
+        "discovery": facts.get(meta.DISCOVERY),  # a sitemap, feed, section page or robots.txt
         **({"reason": meta.TOO_LARGE, "error": meta.TOO_LARGE_TO_DECODE}
            if meta.FLAG_TOO_LARGE in response.flags else {}),
     }
@@ -101,9 +102,11 @@ def failure_reason(failure: Failure) -> str:
 def failure_item(failure: Failure, request: Request, source: str) -> dict[str, Any]:
     """`url` is the URL as requested, `final_url` the redirect hop that failed (credentials in
     either are never written)."""
-    return unfetched_item(requested_url_of(request), source, failure_reason(failure),
+    item = unfetched_item(requested_url_of(request), source, failure_reason(failure),
                           f"{type(failure.value).__name__}: {failure.value}".strip(),
                           depth=request.meta.get(meta.DEPTH, 0), final_url=request.url)
+    item["discovery"] = request.meta.get(meta.DISCOVERY)
+    return item
 
 
 def unfetched_item(url: str, source: str, reason: str, error: str, *, depth: int = 0,

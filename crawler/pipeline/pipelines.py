@@ -112,7 +112,7 @@ class RecordPipeline:
     async def _record(self, item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         assert self.stats is not None
         if item.get("unchanged"):
-            return self._unchanged(item["final_url"]), None
+            return self._unchanged(item), None
         capture = item.get("capture") or {}
         extraction = item.get("extraction") or {}
         text_digest = extraction.get("text_digest") if not item.get("reason") and not extraction.get("reason") else None
@@ -120,7 +120,7 @@ class RecordPipeline:
         if text_digest and previous:
             if capture.get("text_digest") == text_digest:
                 self.session.state.mark_json_done(item["final_url"])
-                return self._unchanged(item["final_url"]), None  # new bytes, same article text
+                return self._unchanged(item), None  # new bytes, same article text
             item["version"], item["previous_fetched_at"] = previous + 1, capture.get("version_fetched_at")
         record = build_record(item, self.extractor)
         errors = schema_errors(record)
@@ -142,6 +142,10 @@ class RecordPipeline:
                                       capture_metadata(record, (item.get("extraction") or {}).get("requisites")))
         outcome = outcome_of(record)
         self.session.outcomes.add(outcome, record["url"], record["reason"], record.get("error") or "")
+        if item.get("discovery"):
+            self.session.runs.discovery(record["source"], record["url"], record["reason"] if outcome != "new" else None)
+        else:
+            self.session.runs.page(record, outcome, extraction.get("word_count") or 0)
         assert self.stats is not None
         self.stats.inc_value(f"records/{outcome}")
         if record["reason"]:
@@ -150,8 +154,10 @@ class RecordPipeline:
                      **({"error": record["error"]} if record.get("error") else {}))
         return {"url": record["url"], "outcome": outcome, "reason": record["reason"]}, record
 
-    def _unchanged(self, url: str) -> dict[str, Any]:
+    def _unchanged(self, item: dict[str, Any]) -> dict[str, Any]:
+        url = item["final_url"]
         assert self.stats is not None
         self.session.outcomes.add("unchanged", url)
+        self.session.runs.unchanged(item.get("source"), item.get("url") or url)
         self.stats.inc_value("records/unchanged")
         return {"url": url, "outcome": "unchanged", "reason": None}

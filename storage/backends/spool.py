@@ -37,7 +37,7 @@ log = structlog.get_logger()
 
 # Folders of an archive whose closed files are shipped. `state/` is local bookkeeping, and
 # `index/` is rewritten as WARC files close (merged, not immutable): both stay local.
-SHIPPED_DIRS = ("warc", "json")
+SHIPPED_DIRS = ("warc", "json", "runs")
 
 
 @dataclass
