@@ -148,7 +148,7 @@ def spool_of(home: Path, bucket: str, prefix: str) -> Path:
 
 def spooled(spool: Path) -> list[Path]:
     """Files waiting to be shipped (the local index of the spool is not shipped)."""
-    return sorted(p for sub in ("warc", "json") for p in (spool / sub).glob("*") if p.is_file())
+    return sorted(p for sub in ("warc", "json", "runs") for p in (spool / sub).glob("*") if p.is_file())
 
 
 def objects(client, prefix: str) -> dict[str, dict]:
@@ -235,7 +235,9 @@ def test_crawl_leaves_warc_and_json_objects(crawled, s3):
         re.fullmatch(r"runs/one/warc/ingest-\d{14}-\d{5}-[^-]+-\d+\.warc\.gz", k) for k in warcs
     )
     assert len(jsons) == 1 and jsons[0].endswith(".jsonl")
-    assert set(keys) == set(warcs) | set(jsons)
+    runs = [k for k in keys if k.startswith("runs/one/runs/")]  # the run's figures, for crawler report
+    assert len(runs) == 1 and runs[0].endswith(".json")
+    assert set(keys) == set(warcs) | set(jsons) | set(runs)
     # Nothing left behind: the spool holds no closed or open file.
     spool = spool_of(home, BUCKET, "runs/one")
     assert spool.is_dir() and spooled(spool) == []
@@ -459,7 +461,7 @@ def test_missing_bucket_one_clear_message_then_next_crawl_ships_leftovers(
     assert proc.stderr.count(message) == 2  # the log event, and the summary at the end
     spool = spool_of(tmp_path, bucket, "later")
     left = spooled(spool)
-    assert {p.parent.name for p in left} == {"warc", "json"}
+    assert {p.parent.name for p in left} == {"warc", "json", "runs"}
     assert_no_secrets([proc.stdout, proc.stderr], [tmp_path])
 
     # Someone creates the bucket; the next crawl ships its own files and the ones left over.
@@ -470,7 +472,7 @@ def test_missing_bucket_one_clear_message_then_next_crawl_ships_leftovers(
     assert again.returncode == 0, again.stderr[-3000:]
     assert spooled(spool) == []
     keys = {Path(k).name for k in objects_in(s3.client(), bucket, "later/")}
-    assert {p.name for p in left} <= keys and len(keys) == len(left) + 2
+    assert {p.name for p in left} <= keys and len(keys) == len(left) + 3  # its WARC, JSON and run files
 
 
 def objects_in(client, bucket: str, prefix: str) -> list[str]:

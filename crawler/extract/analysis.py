@@ -30,7 +30,9 @@ def analyse_page(status: int, headers: Any, body: bytes, url: str, content_type:
         extract,  # imported by the workers' preload, not by the crawler
     )
 
-    extraction = extract(body, url, content_type=content_type, options=options)
+    measured: dict[str, int] = {}
+    extraction = extract(body, url, content_type=content_type, options=options, measured=measured)
+    extraction["text_words"] = measured.get("words", 0)  # for the run's figures (storage/runstats.py)
     if requisites is not None and extraction.get("reason") not in NO_PAGE:
         from crawler.extract.requisites import page_requisites
 

@@ -59,16 +59,23 @@ def extract(
     *,
     content_type: str | None = None,
     options: ExtractOptions = DEFAULT_OPTIONS,
+    measured: dict | None = None,
 ) -> dict:
     """Extract the article from one HTTP payload (after Content-Encoding decoding).
 
     Pure function: no I/O, no globals mutated. Never raises on bad input: a page without
     an article gets ``text=None`` and a ``reason``, with whatever metadata was found.
+    ``measured``, if given, gets "words": the words of the text found, also when too few to
+    make an article (a teaser, consent text: the capture-quality report counts them).
     """
     result = _result()
     try:
         _extract(body, url, content_type, options, result)
+        short = result.pop("_short_words", None)
+        if measured is not None:
+            measured["words"] = short if short is not None else result["word_count"]
     except Exception as exc:  # noqa: BLE001 - a crawler must survive any page; reason and error say what happened
+        result.pop("_short_words", None)
         result.update(
             text=None,
             word_count=0,
@@ -198,7 +205,7 @@ def _extract(
     )
     result["paywalled"] = bool(meta.not_free or result["teaser"])
     if words < options.min_words:
-        result["word_count"] = words  # (the JSON line says 0: no article; the run's report counts them)
+        result["_short_words"] = words  # not an article; extract() hands the count to who asks
         result["reason"] = (
             "paywalled" if result["paywalled"] else ("empty" if not words else "too_short")
         )

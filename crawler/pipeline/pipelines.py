@@ -145,7 +145,7 @@ class RecordPipeline:
         if item.get("discovery"):
             self.session.runs.discovery(record["source"], record["url"], record["reason"] if outcome != "new" else None)
         else:
-            self.session.runs.page(record, outcome, extraction.get("word_count") or 0)
+            self.session.runs.page(record, outcome, extraction.get("text_words") or extraction.get("word_count") or 0)
         assert self.stats is not None
         self.stats.inc_value(f"records/{outcome}")
         if record["reason"]:
