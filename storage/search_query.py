@@ -71,6 +71,14 @@ def _term(text: str, *, prefix: bool = False) -> str | None:
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
 
+def _add_term(out: list[str], term: str, previous: str | None) -> str:
+    """A term after another term (or a closed group) is ANDed to it, as people mean it."""
+    if previous in ("term", ")"):
+        out.append("AND")
+    out.append(term)
+    return "term"
+
+
 def fts_query(text: str) -> str:
     """The FTS5 MATCH expression for a query as typed. Raises QueryError, naming the problem."""
     if not text or not text.strip():
@@ -82,14 +90,9 @@ def fts_query(text: str) -> str:
     previous = None  # "term", "op", "(" or ")"
     for match in TOKEN.finditer(text):
         if match["quote"] is not None:
-            inner = match["quote"][1:-1]
-            term = _term(inner, prefix=False)
-            if term is None:
-                continue
-            if previous in ("term", ")"):
-                out.append("AND")
-            out.append(term)
-            previous = "term"
+            term = _term(match["quote"][1:-1], prefix=False)
+            if term is not None:
+                previous = _add_term(out, term, previous)
         elif match["paren"] == "(":
             if previous in ("term", ")"):
                 out.append("AND")
@@ -112,14 +115,9 @@ def fts_query(text: str) -> str:
                 out.append(word)
                 previous = "op"
                 continue
-            prefix = word.endswith("*")
-            term = _term(word.rstrip("*"), prefix=prefix)
-            if term is None:
-                continue
-            if previous in ("term", ")"):
-                out.append("AND")
-            out.append(term)
-            previous = "term"
+            term = _term(word.rstrip("*"), prefix=word.endswith("*"))
+            if term is not None:
+                previous = _add_term(out, term, previous)
     if depth:
         raise QueryError(f"unbalanced parentheses in {text!r}: a '(' is not closed")
     if previous == "op":
