@@ -102,6 +102,7 @@ class RunStats:
         self.job = job or None
         self.started = started or datetime.now().astimezone()
         self.sources: dict[str, SourceStats] = {}
+        self.path: Path | None = None  # the run's file, once written (checkpoints rewrite it)
 
     def of(self, source: str | None, url: str) -> SourceStats:
         key = source_key(source, url)
@@ -173,13 +174,16 @@ class RunStats:
                 "sources": {name: stats.as_dict() for name, stats in sorted(self.sources.items())}}
 
     def write(self, root: Path, prefix: str) -> Path | None:
-        """The run's file in `root/runs/` (written whole, then renamed); None if nothing happened."""
+        """The run's file in `root/runs/` (written whole, then renamed: a run killed after a
+        checkpoint leaves its figures so far); None if nothing happened yet."""
         if not self.sources:
             return None
-        folder = Path(root) / RUNS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = self.started.astimezone().strftime("%Y%m%dT%H%M%S%f")
-        path = folder / f"{stamp}-{prefix}-{os.getpid()}.json"
+        if self.path is None:
+            folder = Path(root) / RUNS_DIR
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = self.started.astimezone().strftime("%Y%m%dT%H%M%S%f")
+            self.path = folder / f"{stamp}-{prefix}-{os.getpid()}.json"
+        path = self.path
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(self.as_dict(), sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, path)

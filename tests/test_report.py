@@ -250,3 +250,31 @@ def test_report_usage_errors(tmp_path):
     (tmp_path / "a" / "runs" / "broken.json").write_text("{not json")
     said = run_crawler("report", str(tmp_path / "a"))
     assert said.code == 0 and "broken.json: skipped" in said.stderr and "Traceback" not in said.stderr
+
+
+def test_a_killed_run_keeps_its_figures_so_far(news_server, tmp_path):
+    import signal
+    import sys
+    import time
+
+    archive = tmp_path / "archive"
+    quick = [news_server.url(f"/page/{site}/{name}") for site, name in ARTICLES[:3]]
+    proc = subprocess.Popen([sys.executable, "-m", "crawler", "ingest", "--allow-private", "--archive", str(archive),
+                             "-s", "ARCHIVE_PROGRESS_INTERVAL=0.5", *quick, news_server.url("/slow?delay=60&t=killed")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lines = [p for p in (archive / "json").glob("*.open")] if (archive / "json").is_dir() else []
+            if lines and lines[0].read_text(errors="replace").count("\n") >= 3:
+                break
+            time.sleep(0.1)
+        time.sleep(1.5)  # a checkpoint after the third page
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    code, found = report(archive)
+    runs = found["sources"][0]["runs"]
+    assert code == 0 and len(runs) == 1 and runs[0]["new_articles"] == 3 and runs[0]["discovered"] == 4

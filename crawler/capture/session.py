@@ -26,7 +26,7 @@ from scrapy.utils.misc import load_object
 
 from crawler import software_version
 from crawler.capture.shipping import shipper_for
-from crawler.config import ArchiveConfig
+from crawler.config import ArchiveConfig, progress_interval
 from storage.archive import LocalArchive, local_root
 from storage.archive_index import index_closed_warc
 from storage.backends.spool import Shipper
@@ -77,6 +77,7 @@ class Outcomes:
             log.info("requisite_failed", url=url, reason=reason, detail=detail[:200])
 
 
+RUNS_CHECKPOINT_SECONDS = 60.0  # when progress lines are off (ARCHIVE_PROGRESS_INTERVAL = 0)
 # What a full or failing disk raises where the session writes (files, and the SQLite state).
 STORAGE_ERRORS = (OSError, sqlite3.Error)
 
@@ -90,6 +91,9 @@ class ArchiveSession:
         self.shipper: Shipper | None = None  # ships closed files to a remote archive (storage.backends.spool)
         self.outcomes = Outcomes()
         self.runs = RunStats()  # per source, for `crawler report`: written to runs/ when the run ends
+        self.runs_every = RUNS_CHECKPOINT_SECONDS  # ... and this often while it runs
+        self._runs_dirty = False
+        self._runs_timer: Any = None
         repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
         # Index lines of the WARC file being written, made as its records are written (about
         # 300 bytes a capture): when it closes they join the index without reading it back.
@@ -179,8 +183,10 @@ class ArchiveSession:
                       spool=shipper.spool if shipper else None, state=state)
         session.shipper = shipper
         session.runs.job = str(settings.get("ARCHIVE_JOB") or "").strip() or None
+        session.runs_every = progress_interval(settings) or RUNS_CHECKPOINT_SECONDS
         session._stop = lambda: asyncio.ensure_future(crawler.engine.close_spider_async(reason="archive_write_failed"))
         crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(session.start_checkpoints, signal=signals.engine_started)
         if shipper is not None:
             shipper.start()
         return session
@@ -203,6 +209,8 @@ class ArchiveSession:
     async def engine_stopped(self) -> None:
         """Close the files off the reactor thread (the last WARC is indexed as it closes: seconds
         for a big file, which would stall the reactor's own closing), then wait for the uploads."""
+        if self._runs_timer is not None and self._runs_timer.running:
+            self._runs_timer.stop()
         await asyncio.to_thread(self.close)
         if self.shipper is not None:
             await self.shipper.uploads_done()
@@ -233,6 +241,26 @@ class ArchiveSession:
         self.json_file = self.json.close()
         if self.json_file is not None and self.config.search_index and self.config.location.scheme == "file":
             self._index_for_search()
+
+    def runs_changed(self) -> None:
+        self._runs_dirty = True
+
+    def start_checkpoints(self) -> None:
+        """Every `runs_every` seconds the run's figures, if they changed, are written (a few kB):
+        a killed run keeps what it did."""
+        from twisted.internet import task
+
+        self._runs_timer = task.LoopingCall(self._checkpoint)
+        self._runs_timer.start(self.runs_every, now=False)
+
+    def _checkpoint(self) -> None:
+        if self.closed or not self._runs_dirty:
+            return
+        self._runs_dirty = False
+        try:
+            self.runs.write(self.archive.root, self.config.prefix)
+        except OSError as exc:
+            log.warning("run_figures_not_saved", error=str(exc))
 
     def _write_runs(self) -> None:
         path = self.runs.write(self.archive.root, self.config.prefix)
