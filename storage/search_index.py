@@ -26,7 +26,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,14 +157,17 @@ class SearchIndex:
     def indexed_files(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT name FROM files")}
 
-    def add_file(self, path: Path, lines: Iterable[dict[str, Any]]) -> tuple[int, int]:
-        """Index the lines of one JSON Lines file in one transaction; returns (lines, articles)."""
+    def add_file(self, path: Path, lines: Iterable[dict[str, Any]],
+                 signatures: Mapping[str, bytes | None] | None = None) -> tuple[int, int]:
+        """Index the lines of one JSON Lines file in one transaction; returns (lines, articles).
+        `signatures`: MinHash signatures already made, by text digest (a crawl makes them as it
+        writes its lines, while it waits for pages, so its end does not)."""
         count = articles = 0
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             for line in lines:
                 count += 1
-                articles += self._add_line(line)
+                articles += self._add_line(line, signatures or {})
             self.conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
                               (path.name.removesuffix(".gz"), count, articles))
             self.conn.execute("COMMIT")
@@ -173,7 +176,7 @@ class SearchIndex:
             raise
         return count, articles
 
-    def _add_line(self, line: dict[str, Any]) -> int:
+    def _add_line(self, line: dict[str, Any], signatures: Mapping[str, bytes | None]) -> int:
         url = str(line.get("url") or "")
         text = line.get("text")
         fetched = str(line.get("fetched_at") or "")
@@ -187,7 +190,8 @@ class SearchIndex:
         title = line.get("title") if isinstance(line.get("title"), str) else None
         language = line.get("language") if isinstance(line.get("language"), str) else None
         record = {name: value for name, value in line.items() if name != "text"}
-        sig = signature(text)
+        digest = line.get("text_digest")
+        sig = signatures[digest] if isinstance(digest, str) and digest in signatures else signature(text)
         cur = self.conn.execute(
             "INSERT INTO articles (key, url, canonical, source, language, lang, title, published, fetched_at,"
             " day, version, text, cjk, record, minhash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -399,7 +403,7 @@ def _build_empty(path: Path) -> None:
 
 
 def _index_new_files(index: SearchIndex, root: Path, report: UpdateReport,
-                     on_problem: Callable[[str], None]) -> None:
+                     on_problem: Callable[[str], None], signatures: Mapping[str, bytes | None] | None) -> None:
     done = index.indexed_files()
     for path in json_line_files(root):
         if path.name.removesuffix(".gz") in done:
@@ -409,14 +413,14 @@ def _index_new_files(index: SearchIndex, root: Path, report: UpdateReport,
             report.problems.append(text)
             on_problem(text)
 
-        lines, articles = index.add_file(path, iter_json_file(path, problem))
+        lines, articles = index.add_file(path, iter_json_file(path, problem), signatures)
         report.files += 1
         report.lines += lines
         report.articles += articles
 
 
-def update_search_index(root: Path, *, rebuild: bool = False,
-                        on_problem: Callable[[str], None] | None = None) -> UpdateReport:
+def update_search_index(root: Path, *, rebuild: bool = False, on_problem: Callable[[str], None] | None = None,
+                        signatures: Mapping[str, bytes | None] | None = None) -> UpdateReport:
     """Bring `root`'s index up to date with its JSON lines: build it if missing, rebuild it if it
     cannot be read (or `rebuild`), else index the files not indexed yet. SearchIndexError when
     the index cannot be written."""
@@ -435,7 +439,7 @@ def update_search_index(root: Path, *, rebuild: bool = False,
             # several hundred). WRITE_CACHE_KIB bounds what the writer holds, whatever the archive.
             index.conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
             try:
-                _index_new_files(index, root, report, on_problem or (lambda _text: None))
+                _index_new_files(index, root, report, on_problem or (lambda _text: None), signatures)
             finally:
                 index.close()
     except (OSError, sqlite3.Error) as exc:

@@ -36,6 +36,7 @@ from storage.jsonl import JsonLinesWriter
 from storage.recovery import recover_state
 from storage.runstats import RunStats
 from storage.search_index import SearchIndexError, update_search_index
+from storage.similarity import signature
 from storage.state import StateStore
 from storage.warc import RotatingWarcWriter, WarcInfo, WrittenRecord
 from storage.warcread import ArchiveReadError
@@ -77,6 +78,7 @@ class Outcomes:
             log.info("requisite_failed", url=url, reason=reason, detail=detail[:200])
 
 
+SIGNATURES_KEPT = 50_000  # signatures made during a run, at most (512 bytes each); the rest at its end
 RUNS_CHECKPOINT_SECONDS = 60.0  # when progress lines are off (ARCHIVE_PROGRESS_INTERVAL = 0)
 # What a full or failing disk raises where the session writes (files, and the SQLite state).
 STORAGE_ERRORS = (OSError, sqlite3.Error)
@@ -94,6 +96,9 @@ class ArchiveSession:
         self.runs_every = RUNS_CHECKPOINT_SECONDS  # ... and this often while it runs
         self._runs_dirty = False
         self._runs_timer: Any = None
+        # MinHash signatures of the run's articles, made on the archive thread while the crawl
+        # waits for pages, by text digest: the full-text index takes them when the run ends.
+        self._signatures: dict[str, bytes | None] = {}
         repaired = {folder: self._repair(folder) for folder in (self.archive.warc_dir, self.archive.json_dir)}
         # Index lines of the WARC file being written, made as its records are written (about
         # 300 bytes a capture): when it closes they join the index without reading it back.
@@ -242,6 +247,17 @@ class ArchiveSession:
         if self.json_file is not None and self.config.search_index and self.config.location.scheme == "file":
             self._index_for_search()
 
+    def article_written(self, record: dict[str, Any]) -> None:
+        """An article's line was written: its near-duplicate signature is made off the reactor."""
+        digest, text = record.get("text_digest"), record.get("text")
+        if (self.config.search_index and self.config.location.scheme == "file" and isinstance(digest, str)
+                and isinstance(text, str)
+                and len(self._signatures) < SIGNATURES_KEPT and not self.closed):
+            self._io.submit(self._sign, digest, text)
+
+    def _sign(self, digest: str, text: str) -> None:
+        self._signatures[digest] = signature(text)
+
     def runs_changed(self) -> None:
         self._runs_dirty = True
 
@@ -271,7 +287,7 @@ class ArchiveSession:
         """The run's articles join the full-text index (with any file not indexed yet). A failure
         is logged: the lines are whole, and the next search indexes them."""
         try:
-            report = update_search_index(self.archive.root)
+            report = update_search_index(self.archive.root, signatures=self._signatures)
         except SearchIndexError as exc:
             log.warning("search_index_failed", error=str(exc))
             return

@@ -130,6 +130,7 @@ class RecordPipeline:
             assert self.stats is not None
             self.stats.inc_value("records/schema_errors")
         line = self.session.json.write(record)
+        self.session.article_written(record)
         if record["warc"] and text_digest:
             self.session.state.record_version(record["final_url"], version=record["version"], text_digest=text_digest,
                                               fetched_at=record["fetched_at"], json_file=self.session.json.name,
