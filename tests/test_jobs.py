@@ -584,3 +584,38 @@ def test_schedule_never_overlaps_a_job_and_passes_sigterm_on(tmp_path, news_serv
     # the run ended cleanly (Scrapy's graceful shutdown), not killed
     assert finished["exit_status"] == 0 and finished["summary"]["failed"] == 0
     assert names.index("scheduler_stopping") < names.index("job_finished")
+
+
+def test_sites_by_sitemap_and_feed_and_the_on_anomaly_command(tmp_path):
+    from spiders.site import SiteSpider
+
+    path = write(tmp_path, """
+        [[jobs]]
+        name = "sites"
+        sitemaps = ["https://www.example.org/sitemap.xml", "https://news.example.net/sitemap.xml"]
+        feeds = "https://example.org/feed.xml"
+        every = "1h"
+        archive = "a"
+        on_anomaly = ["notify", "--chat", "ops"]
+
+        [[jobs]]
+        name = "broken"
+        feeds = ["ftp://example.org/feed"]
+        every = "1h"
+        archive = "a"
+        on_anomaly = 5
+    """)
+    with pytest.raises(JobsFileError) as failed:
+        load_jobs(path)
+    lines = failed.value.lines()
+    assert len(lines) == 2 and "feeds[0]: unsupported scheme 'ftp'" in lines[0] and "on_anomaly: expected" in lines[1]
+    job = failed.value.valid.get("sites")
+    assert job.on_anomaly == ("notify", "--chat", "ops") and job.feeds == ("https://example.org/feed.xml",)
+    spiders = [cls for cls, _kwargs in job_spiders(job)]
+    assert all(issubclass(cls, SiteSpider) for cls in spiders)
+    # one spider per host (www. or not), each reading that host's sitemaps and feeds
+    assert [(cls.source.name, cls.source.sitemaps, cls.source.feeds) for cls in spiders] == [
+        ("example.org", ("https://www.example.org/sitemap.xml",), ("https://example.org/feed.xml",)),
+        ("news.example.net", ("https://news.example.net/sitemap.xml",), ())]
+    assert spiders[0].source.is_article("https://example.org/2024/05/story") and not spiders[0].source.is_article(
+        "https://other.example/2024/05/story")

@@ -189,7 +189,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if args.check:
         now = datetime.now(UTC)
         for job in jobs_file.jobs:
-            what = ", ".join([*job.sources, *([f"{len(job.urls)} URL(s)"] if job.urls else [])])
+            what = ", ".join([*job.sources, *([f"{len(job.urls)} URL(s)"] if job.urls else []),
+                              *([f"{len(job.sitemaps) + len(job.feeds)} sitemap(s)/feed(s)"]
+                                if job.sitemaps or job.feeds else [])])
             print(f"{job.name:20} {job.describe_schedule():32} next {scheduler.first_due(job, now):%Y-%m-%d %H:%M:%S} UTC"
                   f"  {what} -> {job.archive}")
         return EXIT_OK
