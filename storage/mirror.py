@@ -39,3 +39,30 @@ def mirror_archive(backend: ArchiveBackend, dest: Path, subdirs: tuple[str, ...]
             backend.download(key, target)
             report.fetched += 1
     return report
+
+
+def runs_root(uri: str) -> Path:
+    """A local folder whose runs/ holds the run files of the archive at `uri`: the archive itself,
+    or for a remote archive a mirror of its runs/ only (a few kB a run, not its WARC files) with
+    what waits in the default spool."""
+    from storage.archive import parse_archive_uri
+    from storage.backends import backend_for
+    from storage.backends.spool import cache_folder, default_spool
+
+    location = parse_archive_uri(uri)
+    if location.scheme == "file" and location.path is not None:
+        return location.path
+    dest = cache_folder(location, "mirror")
+    backend = backend_for(location)
+    try:
+        mirror_archive(backend, dest, ("runs",))
+    finally:
+        backend.close()
+    waiting = default_spool(location) / "runs"
+    if waiting.is_dir():
+        (dest / "runs").mkdir(parents=True, exist_ok=True)
+        for path in waiting.glob("*.json"):
+            target = dest / "runs" / path.name
+            if not target.exists():
+                target.write_bytes(path.read_bytes())
+    return dest

@@ -932,3 +932,15 @@ def test_archive_commands_read_an_s3_archive(crawled, s3, tmp_path):
     got = run("get", urls[0], "--archive", uri, env=env)
     assert got.returncode == 0 and "</html>" in got.stdout.lower()
     assert "already in the local mirror" in got.stderr  # nothing fetched twice
+
+
+def test_report_of_an_s3_archive_reads_its_run_files_only(crawled, s3):
+    home, urls, _proc, _mirror = crawled
+    result = run("report", "--archive", f"s3://{BUCKET}/runs/one", "--json", env=aws_env(s3, home))
+    assert result.returncode == 0, result.stderr[-3000:]
+    sources = json.loads(result.stdout)["sources"]
+    host = urls[0].split("/")[2]
+    assert [s["source"] for s in sources] == [host] and sources[0]["runs"][0]["archived"] >= 1
+    mirror = home / "cache" / "newsarchive" / "mirror" / BUCKET / "runs" / "one"
+    assert len(list((mirror / "runs").glob("*.json"))) == 1
+    assert not list(mirror.rglob("*.warc.gz"))  # its WARC files were not fetched for a report

@@ -50,6 +50,24 @@ def _when(value: str | None, option: str) -> datetime | None:
         raise UsageError(f"{option}: {exc}") from None
 
 
+def _runs_root(text: str | None) -> Path:
+    """The archive's folder; for a remote archive a mirror of its run files only."""
+    from storage.archive import ArchiveURIError, parse_archive_uri
+    from storage.backends import StorageError
+    from storage.mirror import runs_root
+
+    try:
+        location = parse_archive_uri(text)
+    except ArchiveURIError as exc:
+        raise UsageError(str(exc)) from None
+    if location.scheme == "file":
+        return archive_root(text, "report")
+    try:
+        return runs_root(location.uri)
+    except (StorageError, ValueError) as exc:
+        raise FatalError(f"reading {location.uri}: {exc}") from None
+
+
 def archive_report(root: Path, settings: Any, *, sources: tuple[str, ...] = (), since: datetime | None = None,
                    until: datetime | None = None, command: str = "report") -> dict[str, Any]:
     """The report of the archive at `root` (its run files), problems said on stderr."""
@@ -77,7 +95,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if since and until and since > until:
         raise UsageError("--since is after --until: no run can match")
     settings = settings_from(args)
-    root = archive_root(args.archive_pos or args.archive, "report")
+    root = _runs_root(args.archive_pos or args.archive)
     report = archive_report(root, settings, sources=tuple(s.strip() for s in args.source or ()), since=since,
                             until=until)
     if args.html:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -14,37 +13,11 @@ import structlog
 from crawler.archive.report import build_report
 from crawler.config import AlertConfig
 from crawler.jobs.definitions import Job
-from storage.archive import parse_archive_uri
+from storage.mirror import runs_root
 from storage.runstats import read_runs
 
 log = structlog.get_logger()
 COMMAND_TIMEOUT = 120.0  # seconds an on_anomaly command may take
-
-
-def runs_folder_root(job: Job) -> Path:
-    """A local folder whose runs/ holds the job archive's run files: the archive itself, or for a
-    remote archive a mirror of its runs/ (a few kB a run) with what waits in the spool."""
-    location = parse_archive_uri(job.archive)
-    if location.scheme == "file" and location.path is not None:
-        return location.path
-    from storage.backends import backend_for
-    from storage.backends.spool import cache_folder, default_spool
-    from storage.mirror import mirror_archive
-
-    dest = cache_folder(location, "mirror")
-    backend = backend_for(location)
-    try:
-        mirror_archive(backend, dest, ("runs",))
-    finally:
-        backend.close()
-    waiting = default_spool(location) / "runs"
-    if waiting.is_dir():
-        (dest / "runs").mkdir(parents=True, exist_ok=True)
-        for path in waiting.glob("*.json"):
-            target = dest / "runs" / path.name
-            if not target.exists():
-                target.write_bytes(path.read_bytes())
-    return dest
 
 
 def degraded_sources(job: Job, settings: Any, sources: list[str]) -> dict[str, Any]:
@@ -54,7 +27,7 @@ def degraded_sources(job: Job, settings: Any, sources: list[str]) -> dict[str, A
     if not sources:
         return report
     try:
-        root = runs_folder_root(job)
+        root = runs_root(job.archive)
         runs = list(read_runs(root, lambda problem: log.warning("run_file_unreadable", problem=problem)))
     except Exception as exc:  # a dead S3 endpoint, a lost mount: the run is not judged, said once
         log.warning("report_unavailable", error=f"{type(exc).__name__}: {exc}")
