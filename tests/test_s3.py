@@ -934,13 +934,15 @@ def test_archive_commands_read_an_s3_archive(crawled, s3, tmp_path):
     assert "already in the local mirror" in got.stderr  # nothing fetched twice
 
 
-def test_report_of_an_s3_archive_reads_its_run_files_only(crawled, s3):
+def test_report_of_an_s3_archive_reads_its_run_files_only(crawled, s3, tmp_path):
     home, urls, _proc, _mirror = crawled
-    result = run("report", "--archive", f"s3://{BUCKET}/runs/one", "--json", env=aws_env(s3, home))
+    cache = tmp_path / "cache"  # its own: other tests mirror the whole archive into the shared one
+    result = run("report", "--archive", f"s3://{BUCKET}/runs/one", "--json",
+                 env=aws_env(s3, home, XDG_CACHE_HOME=str(cache)))
     assert result.returncode == 0, result.stderr[-3000:]
     sources = json.loads(result.stdout)["sources"]
     host = urls[0].split("/")[2]
     assert [s["source"] for s in sources] == [host] and sources[0]["runs"][0]["archived"] >= 1
-    mirror = home / "cache" / "newsarchive" / "mirror" / BUCKET / "runs" / "one"
+    mirror = cache / "newsarchive" / "mirror" / BUCKET / "runs" / "one"
     assert len(list((mirror / "runs").glob("*.json"))) == 1
     assert not list(mirror.rglob("*.warc.gz"))  # its WARC files were not fetched for a report
