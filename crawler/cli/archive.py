@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crawler.cli.common import FatalError, UsageError, say, settings_from
+from crawler.cli.common import FatalError, UsageError, say, settings_from, when_option
 from crawler.runner import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 
@@ -529,14 +529,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_export_wacz(args: argparse.Namespace) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
-    from crawler.dates import parse_when, timestamp
+    from crawler.dates import timestamp
     from storage.wacz import WaczError, export_archive
 
     root = archive_root(positional_archive(args), "export-wacz")
-    try:
-        since = timestamp(parse_when(args.since)) if args.since else None
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
+    when = when_option(args.since or None, "--since")
+    since = timestamp(when) if when is not None else None
     out = Path(args.output)
     if not out.name.endswith(".wacz"):
         raise UsageError(f"{out}: a WACZ file name ends with .wacz")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from typing import Any, Sequence
 
 import structlog
@@ -27,6 +28,19 @@ class FatalError(Exception):
 
 def say(command: str, message: object) -> None:
     print(f"crawler {command}: {message}", file=sys.stderr)
+
+
+def when_option(value: str | None, option: str) -> datetime | None:
+    """A date option (--since, --until) read by the one date parser; a bad one is a usage error
+    naming the option."""
+    from crawler.dates import parse_when
+
+    if value is None:
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Any:

@@ -12,14 +12,13 @@ from typing import Any
 import structlog
 
 from crawler.cli.common import (
-    UsageError,
     checked,
     prepare_crawl,
     print_storage,
     print_summary,
     settings_from,
+    when_option,
 )
-from crawler.dates import parse_when
 from crawler.runner import (
     EXIT_FATAL,
     EXIT_OK,
@@ -114,12 +113,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     names = [name for name in dict.fromkeys(given) if name in SPIDERS]
     if not names:
         return EXIT_USAGE
-    since = None
-    if args.since:
-        try:
-            since = parse_when(args.since)
-        except ValueError as exc:
-            raise UsageError(f"--since: {exc}") from None
+    since = when_option(args.since or None, "--since")
     prepare_crawl()
     settings = checked(settings_from(args, {"ARCHIVE_URI": args.archive,
                                            "ARCHIVE_ALLOW_PRIVATE": True if args.allow_private else None,

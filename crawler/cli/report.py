@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.archive import archive_root
-from crawler.cli.common import FatalError, UsageError, say, settings_from
+from crawler.cli.common import FatalError, UsageError, say, settings_from, when_option
 from crawler.runner import EXIT_DEGRADED, EXIT_OK
 
 
@@ -37,17 +37,6 @@ def add_report_command(sub: Any) -> None:
     report.add_argument("-s", "--set", action="append", metavar="NAME=VALUE",
                         help="override a setting (the ARCHIVE_ALERT_* thresholds)")
     report.set_defaults(func=cmd_report)
-
-
-def _when(value: str | None, option: str) -> datetime | None:
-    from crawler.dates import parse_when
-
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
 
 
 def _runs_root(text: str | None) -> Path:
@@ -91,7 +80,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError("give the archive once: as ARCHIVE or as --archive")
     if args.runs < 1:
         raise UsageError("--runs must be 1 or more")
-    since, until = _when(args.since, "--since"), _when(args.until, "--until")
+    since, until = when_option(args.since, "--since"), when_option(args.until, "--until")
     if since and until and since > until:
         raise UsageError("--since is after --until: no run can match")
     settings = settings_from(args)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.archive import archive_option, archive_root, positional_archive
-from crawler.cli.common import FatalError, UsageError, say
+from crawler.cli.common import FatalError, UsageError, say, when_option
 from crawler.runner import EXIT_OK, EXIT_PARTIAL
 
 MARK_START, MARK_END = "**", "**"  # how a match is marked in a snippet, on the terminal and in JSON
@@ -66,14 +66,8 @@ def add_search_commands(sub: Any) -> None:
 
 
 def _day(value: str | None, option: str) -> str | None:
-    from crawler.dates import parse_when
-
-    if value is None:
-        return None
-    try:
-        return parse_when(value).strftime("%Y-%m-%d")
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
+    when = when_option(value, option)
+    return when.strftime("%Y-%m-%d") if when is not None else None
 
 
 def _open_index(root: Path, command: str) -> Any:
