@@ -95,13 +95,17 @@ class ArchiveSpider(Spider):
         return requests
 
     @property
+    def session(self) -> ArchiveSession | None:
+        """The archive session of this crawl (None before the spider is bound to a crawler)."""
+        return self.crawler.get_extension(ArchiveSession) if hasattr(self, "crawler") else None
+
+    @property
     def runs(self) -> Any:
         """This run's figures per source (crawler report), when an archive session records them."""
-        session = self.crawler.get_extension(ArchiveSession) if hasattr(self, "crawler") else None
-        return session.runs if session is not None else None
+        return self.session.runs if self.session is not None else None
 
     def _note(self, key: str, text: str) -> None:
-        session = self.crawler.get_extension(ArchiveSession) if hasattr(self, "crawler") else None
+        session = self.session
         if session is not None and key not in session.outcomes.notes:
             session.outcomes.note(key, text)
             self.logger.warning(text)

@@ -103,8 +103,11 @@ class RunStats:
         self.started = started or datetime.now().astimezone()
         self.sources: dict[str, SourceStats] = {}
         self.path: Path | None = None  # the run's file, once written (checkpoints rewrite it)
+        self.changed = False  # figures added since the file was last written
 
     def of(self, source: str | None, url: str) -> SourceStats:
+        """The figures of `url`'s source, to add to (every figure is added through here)."""
+        self.changed = True
         key = source_key(source, url)
         stats = self.sources.get(key)
         if stats is None:
@@ -184,6 +187,7 @@ class RunStats:
             stamp = self.started.astimezone().strftime("%Y%m%dT%H%M%S%f")
             self.path = folder / f"{stamp}-{prefix}-{os.getpid()}.json"
         path = self.path
+        self.changed = False
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(self.as_dict(), sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, path)

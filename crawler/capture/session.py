@@ -94,7 +94,6 @@ class ArchiveSession:
         self.outcomes = Outcomes()
         self.runs = RunStats()  # per source, for `crawler report`: written to runs/ when the run ends
         self.runs_every = RUNS_CHECKPOINT_SECONDS  # ... and this often while it runs
-        self._runs_dirty = False
         self._runs_timer: Any = None
         # MinHash signatures of the run's articles, made on the archive thread while the crawl
         # waits for pages, by text digest: the full-text index takes them when the run ends.
@@ -187,7 +186,7 @@ class ArchiveSession:
         session = cls(config, on_file_closed=shipper.submit if shipper else None,
                       spool=shipper.spool if shipper else None, state=state)
         session.shipper = shipper
-        session.runs.job = str(settings.get("ARCHIVE_JOB") or "").strip() or None
+        session.runs.job = job or None
         session.runs_every = progress_interval(settings) or RUNS_CHECKPOINT_SECONDS
         session._stop = lambda: asyncio.ensure_future(crawler.engine.close_spider_async(reason="archive_write_failed"))
         crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
@@ -258,9 +257,6 @@ class ArchiveSession:
     def _sign(self, digest: str, text: str) -> None:
         self._signatures[digest] = signature(text)
 
-    def runs_changed(self) -> None:
-        self._runs_dirty = True
-
     def start_checkpoints(self) -> None:
         """Every `runs_every` seconds the run's figures, if they changed, are written (a few kB):
         a killed run keeps what it did."""
@@ -270,9 +266,8 @@ class ArchiveSession:
         self._runs_timer.start(self.runs_every, now=False)
 
     def _checkpoint(self) -> None:
-        if self.closed or not self._runs_dirty:
+        if self.closed or not self.runs.changed:
             return
-        self._runs_dirty = False
         try:
             self.runs.write(self.archive.root, self.config.prefix)
         except OSError as exc:

@@ -71,11 +71,11 @@ def extract(
     result = _result()
     try:
         _extract(body, url, content_type, options, result)
-        short = result.pop("_short_words", None)
         if measured is not None:
-            measured["words"] = short if short is not None else result["word_count"]
+            measured["words"] = result["word_count"]
+        if result["reason"]:
+            result["word_count"] = 0
     except Exception as exc:  # noqa: BLE001 - a crawler must survive any page; reason and error say what happened
-        result.pop("_short_words", None)
         result.update(
             text=None,
             word_count=0,
@@ -205,7 +205,7 @@ def _extract(
     )
     result["paywalled"] = bool(meta.not_free or result["teaser"])
     if words < options.min_words:
-        result["_short_words"] = words  # not an article; extract() hands the count to who asks
+        result["word_count"] = words  # extract() hands it to who asks, then says 0: no article
         result["reason"] = (
             "paywalled" if result["paywalled"] else ("empty" if not words else "too_short")
         )

@@ -146,8 +146,7 @@ class RecordPipeline:
         if item.get("discovery"):
             self.session.runs.discovery(record["source"], record["url"], record["reason"] if outcome != "new" else None)
         else:
-            self.session.runs.page(record, outcome, extraction.get("text_words") or extraction.get("word_count") or 0)
-        self.session.runs_changed()
+            self.session.runs.page(record, outcome, extraction.get("text_words", 0))
         assert self.stats is not None
         self.stats.inc_value(f"records/{outcome}")
         if record["reason"]:
@@ -161,6 +160,5 @@ class RecordPipeline:
         assert self.stats is not None
         self.session.outcomes.add("unchanged", url)
         self.session.runs.unchanged(item.get("source"), item.get("url") or url)
-        self.session.runs_changed()
         self.stats.inc_value("records/unchanged")
         return {"url": url, "outcome": "unchanged", "reason": None}
