@@ -48,6 +48,17 @@ def flag(settings: BaseSettings, name: str) -> bool:
         raise SettingError(f"{name} is True or False (or 1 or 0), got {settings.get(name)!r}") from None
 
 
+def share(settings: BaseSettings, name: str) -> float:
+    """A share setting: above 0, at most 1."""
+    try:
+        value = settings.getfloat(name)
+    except (TypeError, ValueError):
+        raise SettingError(f"{name} must be a number, got {settings.get(name)!r}") from None
+    if not 0 < value <= 1:
+        raise SettingError(f"{name} must be a share above 0 and at most 1 (0.2 is 20%), got {value}")
+    return value
+
+
 def seconds(settings: BaseSettings, name: str) -> float:
     """A duration setting in seconds, >= 0."""
     try:
@@ -426,22 +437,13 @@ class AlertConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> AlertConfig:
-        def share(name: str) -> float:
-            try:
-                value = settings.getfloat(name)
-            except (TypeError, ValueError):
-                raise SettingError(f"{name} must be a number, got {settings.get(name)!r}") from None
-            if not 0 < value <= 1:
-                raise SettingError(f"{name} must be a share above 0 and at most 1 (0.2 is 20%), got {value}")
-            return value
-
-        return cls(blocked_share=share("ARCHIVE_ALERT_BLOCKED_SHARE"),
-                   coverage_drop=share("ARCHIVE_ALERT_COVERAGE_DROP"),
+        return cls(blocked_share=share(settings, "ARCHIVE_ALERT_BLOCKED_SHARE"),
+                   coverage_drop=share(settings, "ARCHIVE_ALERT_COVERAGE_DROP"),
                    history=count(settings, "ARCHIVE_ALERT_HISTORY"),
                    min_pages=count(settings, "ARCHIVE_ALERT_MIN_PAGES"),
-                   paywall_rise=share("ARCHIVE_ALERT_PAYWALL_RISE"),
+                   paywall_rise=share(settings, "ARCHIVE_ALERT_PAYWALL_RISE"),
                    quiet_runs=count(settings, "ARCHIVE_ALERT_QUIET_RUNS"),
-                   word_count_ratio=share("ARCHIVE_ALERT_WORD_COUNT_RATIO"))
+                   word_count_ratio=share(settings, "ARCHIVE_ALERT_WORD_COUNT_RATIO"))
 
 
 def check_settings(settings: BaseSettings) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from storage.archive import ArchiveLocation
 from storage.backends import ArchiveBackend, StorageError
 
 MIRRORED_DIRS = ("warc", "json", "runs")
@@ -41,23 +42,30 @@ def mirror_archive(backend: ArchiveBackend, dest: Path, subdirs: tuple[str, ...]
     return report
 
 
+def mirror_remote(location: ArchiveLocation, subdirs: tuple[str, ...] = MIRRORED_DIRS) -> tuple[Path, MirrorReport]:
+    """The local mirror of a remote archive's `subdirs`, brought up to date through its backend."""
+    from storage.backends import backend_for
+    from storage.backends.spool import cache_folder
+
+    dest = cache_folder(location, "mirror")
+    backend = backend_for(location)
+    try:
+        return dest, mirror_archive(backend, dest, subdirs)
+    finally:
+        backend.close()
+
+
 def runs_root(uri: str) -> Path:
     """A local folder whose runs/ holds the run files of the archive at `uri`: the archive itself,
     or for a remote archive a mirror of its runs/ only (a few kB a run, not its WARC files) with
     what waits in the default spool."""
     from storage.archive import parse_archive_uri
-    from storage.backends import backend_for
-    from storage.backends.spool import cache_folder, default_spool
+    from storage.backends.spool import default_spool
 
     location = parse_archive_uri(uri)
     if location.scheme == "file" and location.path is not None:
         return location.path
-    dest = cache_folder(location, "mirror")
-    backend = backend_for(location)
-    try:
-        mirror_archive(backend, dest, ("runs",))
-    finally:
-        backend.close()
+    dest, _report = mirror_remote(location, ("runs",))
     waiting = default_spool(location) / "runs"
     if waiting.is_dir():
         (dest / "runs").mkdir(parents=True, exist_ok=True)

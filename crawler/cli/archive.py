@@ -48,17 +48,11 @@ def _local_archive(text: str | None, command: str) -> Path:
 def _mirror_remote(location: Any) -> Path:
     """A remote archive is read through its backend into a local mirror (closed files are
     immutable: only files not mirrored yet are downloaded, verified)."""
-    from storage.backends import StorageError, backend_for
-    from storage.backends.spool import cache_folder
-    from storage.mirror import mirror_archive
+    from storage.backends import StorageError
+    from storage.mirror import mirror_remote
 
-    dest = cache_folder(location, "mirror")
     try:
-        backend = backend_for(location)
-        try:
-            report = mirror_archive(backend, dest)
-        finally:
-            backend.close()
+        dest, report = mirror_remote(location)
     except StorageError as exc:
         raise FatalError(f"reading {location.uri}: {exc}") from None
     print(f"crawler: {location.uri}: {report.fetched} file(s) fetched, {report.present} already in "
