@@ -142,10 +142,20 @@ class RequisiteFetcher:
                 return
             source = response.meta.get(meta.SOURCE, "")
             if kind == STYLESHEET:
-                yield from self.for_page(page_url, css_requisites(response.body, response.url), source)
+                found = css_requisites(response.body, response.url)
+                self._list(response, found)
+                yield from self.for_page(page_url, found, source)
             elif kind == IFRAME and "html" in content_type.lower():
                 one_level = RequisiteKinds(iframes=False, media=self.kinds.media)
                 yield from self.for_page(page_url, page_requisites(response.body, response.url, one_level), source)
+
+    def _list(self, response: Response, found: list[Any]) -> None:
+        """A stylesheet's own requisites (its fonts, backgrounds, imports) in a metadata record of
+        its capture, as a page's are in the page's: what export-wacz follows to pack a page whole."""
+        session = self.crawler.get_extension(ArchiveSession) if self.crawler is not None else None
+        record_id = (response.meta.get(meta.CAPTURE) or {}).get("record_id")
+        if found and session is not None and record_id:
+            session.write_metadata_soon(response.url, record_id, [("requisite", f"{url} {kind}") for url, kind in found])
 
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from typing import Any
 from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
 from storage.archive_index import closed_warcs, index_path, update_index
-from storage.cdxj import CdxjIndex, CDXJIndexer, CompressedWriter, check_timestamp
+from storage.cdxj import CdxjIndex, CDXJIndexer, CompressedWriter, by_closeness, check_timestamp
 from storage.files import OPEN_SUFFIX
 from storage.jsonl import iter_json_file
 from storage.warcread import ArchiveReadError, StrictRecordIterator
@@ -298,6 +299,7 @@ def export_archive(
     filtered = wanted is not None or since is not None
     if filtered:
         chosen = _files_of_pages(root, files, by_base, since, wanted, problem)
+        chosen |= _files_of_requisites(root, files, chosen, since, wanted)
         if not chosen:
             raise WaczError("no archived page matches --since/--source: nothing to export")
     else:
@@ -356,6 +358,91 @@ def _files_of_pages(root: Path, files: dict[str, Path], by_base: dict[str, str],
         except (KeyError, ValueError):
             continue
     return chosen
+
+
+WARC_NAME = re.compile(r"^(.+)-\d{14}-(\d{5})-([^-]+)-(\d+)\.warc(?:\.gz)?$")
+
+
+def _files_of_requisites(root: Path, files: dict[str, Path], chosen: set[str], since: str | None,
+                         sources: set[str] | None) -> set[str]:
+    """The WARC files holding the selected pages' requisites, which a later crawl's revisits, file
+    rotation or a shared stylesheet fetched for another page may have put in files of their own:
+    the URLs each page's metadata record lists, and those a listed stylesheet's record lists (its
+    fonts and images), each at its capture nearest the page's, with the original of a revisit."""
+    index = CdxjIndex(index_path(root))
+    pages: dict[str, str] = {}  # the selected pages' URLs -> when they were fetched
+    for line in iter_json_lines(root, lambda _text: None):
+        if _selected(line, since, sources) and line.get("warc") and line.get("fetched_at"):
+            with contextlib.suppress(ValueError):
+                pages[line.get("final_url") or line["url"]] = iso_date_to_timestamp(line["fetched_at"])
+    lists: dict[str, set[str]] = {}  # a capture's URL -> the requisites its metadata records list
+    scanned: set[str] = set()
+    found = set(chosen)
+    following = _following_files(files)
+    while unread := found - scanned:
+        for name in sorted(unread):
+            # a metadata record is written once its page is extracted: a file may have been
+            # closed in between, leaving it at the start of the next one
+            for read in (name, following.get(name)):
+                if read is not None and read not in scanned:
+                    scanned.add(read)
+                    for url, listed in _requisite_lists(files[read]):
+                        lists.setdefault(url, set()).update(listed)
+        wanted = dict(pages)  # every requisite URL of the pages, with its page's fetch time
+        todo = list(pages.items())
+        while todo:
+            url, ts = todo.pop()
+            for requisite in lists.get(url, ()):
+                if requisite not in wanted:
+                    wanted[requisite] = ts
+                    todo.append((requisite, ts))
+        for url, ts in wanted.items():
+            if url not in pages:
+                found |= {name for name in _capture_files(index, url, ts) if name in files}
+    return found - chosen
+
+
+def _following_files(files: dict[str, Path]) -> dict[str, str]:
+    """Each WARC file -> the one its writer opened next (`<prefix>-<timestamp>-<serial>-<host>-<pid>`)."""
+    runs: dict[tuple[str, ...], str] = {}
+    for name in files:
+        if found := WARC_NAME.match(PurePosixPath(name).name):
+            prefix, serial, host, pid = found.groups()
+            runs[(str(PurePosixPath(name).parent), prefix, host, pid, serial)] = name
+    return {name: runs[key] for (*run, serial), name in runs.items()
+            if (key := (*run, f"{int(serial) + 1:05d}")) in runs}
+
+
+def _requisite_lists(path: Path) -> Iterator[tuple[str, list[str]]]:
+    """(URL, requisite URLs) of each metadata record in a WARC file that lists requisites (a
+    damaged file yields what precedes the damage; the damage itself is reported later)."""
+    with contextlib.suppress(ArchiveReadError, OSError), path.open("rb") as fh:
+        records = StrictRecordIterator(fh, str(path))
+        for record in records:
+            if record.rec_type != "metadata":
+                continue
+            listed = [value.split(" ", 1)[0] for key, _, value in
+                      (field.partition(": ") for field in record.content_stream().read().decode("utf-8", "replace").splitlines())
+                      if key == "requisite" and value]
+            if listed:
+                yield record.rec_headers.get_header("WARC-Target-URI"), listed
+
+
+def _capture_files(index: CdxjIndex, url: str, ts: str) -> set[str]:
+    """The file of a URL's capture nearest `ts`, and for a revisit the file of the response it
+    repeats (the latest earlier capture with the same payload digest)."""
+    captures = index.lookup(url)
+    ranked = by_closeness(captures, ts)
+    if not ranked:
+        return set()
+    nearest = ranked[0]
+    names = {nearest.filename}
+    if nearest.record_type == "revisit":
+        originals = [c for c in captures if c.record_type != "revisit" and c.digest == nearest.digest
+                     and c.timestamp <= nearest.timestamp]
+        if originals:
+            names.add(max(originals, key=lambda c: c.timestamp).filename)
+    return names
 
 
 def _index_lines(root: Path, chosen: set[str], *, flat: bool, every: bool) -> Iterator[str]:

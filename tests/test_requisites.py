@@ -43,6 +43,10 @@ def test_every_requisite_archived_once_and_none_stored_again(news_server, site, 
     from_css = {url for url in site.requisites if any(n in url for n in ("/css/extra", "/fonts/", "hero-bg"))}
     for url in set(site.requisites) - from_css:  # the page's own; the stylesheet's come later
         assert f"requisite: {url} {site.requisites[url]}" in listed, url
+    # ... in the stylesheets' own metadata records, which export-wacz follows to pack a page whole
+    by_stylesheets = "".join(r.raw.decode() for r in all_records(archive) if r.type == "metadata" and ".css" in r.uri)
+    for url in from_css:
+        assert f"requisite: {url} {site.requisites[url]}" in by_stylesheets, url
 
     # The pages change, their requisites do not: nothing of them is stored again.
     for path, url in site.pages.items():
@@ -115,3 +119,50 @@ def test_a_dead_requisite_host_is_looked_up_once(news_server, archive):
     assert "failed 20  (dns_error 20)" in result.stdout
     # robots.txt and twenty photos, each retried once: the look-ups asked together share one answer
     assert asked <= 10, asked
+
+
+def test_a_filtered_wacz_holds_every_requisite_of_its_pages(news_server, site, archive, tmp_path):
+    """export-wacz --since packs the files of the chosen pages' requisites too: those a later
+    crawl only revisited (their payloads are in the first crawl's file), and a stylesheet's fonts
+    and images, which a crawl that found the stylesheet unmodified never asked for again."""
+    import io
+    import zipfile
+    from datetime import UTC, datetime
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    pages = list(site.pages.values())
+    first = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages, requisites=True)
+    assert first.code == 0, first.stderr
+    for path, url in site.pages.items():
+        body, content_type = site.files[url]
+        news_server.set_page(path, body.replace(b"</article>", b"<p>An update.</p></article>"), content_type)
+    since = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    while datetime.now(UTC).strftime("%Y%m%d%H%M%S") == since:  # the second crawl's pages, not the first's
+        pass
+    since = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    second = run_crawler("ingest", "--allow-private", "--archive", str(archive), *pages, requisites=True)
+    assert second.code == 0, second.stderr
+
+    wacz = tmp_path / "second.wacz"
+    exported = run_crawler("export-wacz", str(archive), "-o", str(wacz), "--since", since)
+    assert exported.code == 0, exported.stderr
+    responses, revisits = {}, {}
+    with zipfile.ZipFile(wacz) as zf:
+        for name in zf.namelist():
+            if name.startswith("archive/"):
+                for record in ArchiveIterator(io.BytesIO(zf.read(name))):
+                    digest = record.rec_headers.get_header("WARC-Payload-Digest")
+                    if record.rec_type == "response":
+                        responses.setdefault(record.rec_headers.get_header("WARC-Target-URI"), set()).add(digest)
+                    elif record.rec_type == "revisit":
+                        revisits.setdefault(record.rec_headers.get_header("WARC-Target-URI"), set()).add(digest)
+        listed = [line for line in zf.read("pages/pages.jsonl").decode().splitlines()[1:]]
+    assert len(listed) == len(pages)  # the second crawl's pages only
+    for url in pages:
+        assert url in responses, url
+    for url in site.requisites:
+        # a payload to show: the response itself, or the one its revisit repeats
+        assert url in responses or revisits.get(url, set()) & responses.get(url, set()), url
+        if url in revisits:
+            assert revisits[url] <= responses.get(url, set()), url

@@ -210,6 +210,13 @@ class ArchiveSession:
         """Run `fn(*args)` on the archive thread; returns an awaitable of its result."""
         return asyncio.wrap_future(self._io.submit(fn, *args))
 
+    def write_metadata_soon(self, url: str, concurrent_to: str, fields: list[tuple[str, str]]) -> None:
+        """A metadata record written on the archive thread without waiting for it (from a
+        callback that cannot await); a failed write stops the crawl as any failed write does."""
+        written = self.run_io(self.warc.write_metadata, url, concurrent_to, fields)
+        written.add_done_callback(lambda done: done.cancelled() or done.exception() is None
+                                  or self.storage_failed(done.exception()))
+
     async def engine_stopped(self) -> None:
         """Close the files off the reactor thread (the last WARC is indexed as it closes: seconds
         for a big file, which would stall the reactor's own closing), then wait for the uploads."""
