@@ -26,8 +26,10 @@ each page's absolute URLs are pointed at the local server (`https://cdn.example/
 incompressible as real ones (tests/newsserver.py `standin`); copies of a page share its
 requisites (republished copies), or with --unique-images each copy has its own photos (distinct
 articles: the worst case). Each run ingests the pages with and without requisites (in
-alternating order), printing articles per second, the requisites fetched, and the crawler
-process's CPU per requisite.
+alternating order), printing articles per second, the requisites fetched, the crawler
+process's CPU per requisite, and a bare Scrapy spider's CPU per request over the same requisites
+(Scrapy's defaults, nothing of ours): the floor of any requisite fetched through Scrapy, and the
+highest ratio it leaves (the crawler process is one thread).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ import lxml.html  # noqa: E402
 import trafilatura  # noqa: E402
 
 from crawler.extract.article import ExtractOptions, extract  # noqa: E402
+from crawler.extract.requisites import RequisiteKinds, page_requisites  # noqa: E402
 from tests.newsserver import CORPUS, NewsServer, corpus_pages, distinct_mark  # noqa: E402
 from tests.proctree import descendants, rss_kb  # noqa: E402
 
@@ -227,12 +230,52 @@ def ingest_rate(server: NewsServer, pages: list[tuple[str, str, bytes]], workers
                       requisites)
 
 
+# A bare Scrapy spider (Scrapy's defaults, our reactor, no middleware of ours, no WARC, a callback
+# that does nothing) fetching the given URLs: Scrapy's own CPU per request, the floor for any
+# requisite fetched through Scrapy.
+_BARE_SPIDER = r"""
+import sys, time, scrapy
+from scrapy.crawler import CrawlerProcess
+urls = open(sys.argv[1]).read().split()
+class Bare(scrapy.Spider):
+    name = "bare"
+    async def start(self):
+        for url in urls:
+            yield scrapy.Request(url, callback=self.ok)
+    def ok(self, response):
+        pass
+process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+                          "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
+                          "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"})
+process.crawl(Bare)
+start = time.process_time()
+process.start()
+print(time.process_time() - start)
+"""
+
+
+def scrapy_floor(server: NewsServer, pages: list[tuple[str, str, bytes]], limit: int = 3000) -> float:
+    """Milliseconds of CPU per request of a bare Scrapy spider over the pages' own requisites."""
+    urls: dict[str, None] = {}
+    for path, _url, body in pages:
+        for url, _kind in page_requisites(body, server.url(path), RequisiteKinds()):
+            urls.setdefault(url)
+        if len(urls) >= limit:
+            break
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
+        listing.write("\n".join(list(urls)[:limit]))
+        listing.flush()
+        out = subprocess.run([sys.executable, "-c", _BARE_SPIDER, listing.name], capture_output=True, text=True,
+                             check=True).stdout
+    return 1000 * float(out.split()[-1]) / min(limit, len(urls))
+
+
 def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique_images: bool) -> None:
     """Articles per second with and without requisites, and CPU per requisite, run by run."""
     if encoding == "br":
         raise SystemExit("--requisites serves its pages identity or gzip")
     pages = page_set(pages_n, encoding, standins=True, unique_images=unique_images)
-    without_rates, with_rates, ratios, per_requisite = [], [], [], []
+    without_rates, with_rates, ratios, per_requisite, floors, bounds = [], [], [], [], [], []
     with NewsServer(keep_bodies=False) as server:
         for path, _url, body in pages:  # the rewritten pages, compressed once as a server's cache would
             if encoding == "gzip":
@@ -247,11 +290,17 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
             ms = 1000 * extra_cpu / on.requisites if on.requisites else float("nan")
             without_rates.append(off.crawl_rate), with_rates.append(on.crawl_rate)
             ratios.append(on.crawl_rate / off.crawl_rate), per_requisite.append(ms)
+            # The crawler process is one thread: with requisites it cannot take a page faster than
+            # its own CPU per page without them plus Scrapy's bare cost of each requisite.
+            floor = scrapy_floor(server, pages)
+            bound = 1000 / (1000 * off.main_cpu / len(pages) + floor * on.requisites / len(pages))
+            floors.append(floor), bounds.append(min(1.0, bound / off.crawl_rate))
             print(f"run {run}: without requisites {off.crawl_rate:6.1f} articles/s ({off.archived} archived, crawler "
                   f"CPU {1000 * off.main_cpu / len(pages):.1f} ms/page) | with {on.crawl_rate:6.1f} articles/s, "
                   f"{on.requisites} requisites ({on.requisites / len(pages):.1f}/page; crawler CPU "
                   f"{1000 * on.main_cpu / len(pages):.1f} ms/page, {ms:.2f} ms per requisite) | "
-                  f"ratio {on.crawl_rate / off.crawl_rate:.2f}", flush=True)
+                  f"ratio {on.crawl_rate / off.crawl_rate:.2f} | bare Scrapy {floor:.2f} ms per request: "
+                  f"ratio at most {bounds[-1]:.2f} through Scrapy", flush=True)
 
     def spread(xs: list[float]) -> str:
         return f"min {min(xs):.2f}  median {statistics.median(xs):.2f}  max {max(xs):.2f}"
@@ -260,6 +309,8 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
     print("articles/s with requisites:   ", spread(with_rates))
     print("ratio with / without:         ", spread(ratios))
     print("crawler CPU per requisite (ms):", spread(per_requisite))
+    print("bare Scrapy CPU per request (ms):", spread(floors))
+    print("highest ratio through Scrapy (its per-request CPU alone, ours taken as zero):", spread(bounds))
 
 
 def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> None:
