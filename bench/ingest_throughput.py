@@ -29,7 +29,7 @@ articles: the worst case). Each run ingests the pages with and without requisite
 alternating order), printing articles per second, the requisites fetched, the crawler
 process's CPU per requisite, and a bare Scrapy spider's CPU per request over the same requisites
 (Scrapy's defaults, nothing of ours): the floor of any requisite fetched through Scrapy, and the
-highest ratio it leaves (the crawler process is one thread).
+highest ratio it leaves (the crawler process is one thread, the machine has its cores).
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ class Bare(scrapy.Spider):
     def ok(self, response):
         pass
 process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
-                          "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
+                          "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False, "CONCURRENT_ITEMS": 1,
                           "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"})
 process.crawl(Bare)
 start = time.process_time()
@@ -290,11 +290,15 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
             ms = 1000 * extra_cpu / on.requisites if on.requisites else float("nan")
             without_rates.append(off.crawl_rate), with_rates.append(on.crawl_rate)
             ratios.append(on.crawl_rate / off.crawl_rate), per_requisite.append(ms)
-            # The crawler process is one thread: with requisites it cannot take a page faster than
-            # its own CPU per page without them plus Scrapy's bare cost of each requisite.
+            # Two ceilings on the rate with requisites, taking every cost of ours as zero and only
+            # Scrapy's bare CPU per requisite as added: the crawler process's one thread (its CPU
+            # per page without requisites plus that), and the machine's cores (the CPU per page of
+            # the whole run without requisites, server included, plus that).
             floor = scrapy_floor(server, pages)
-            bound = 1000 / (1000 * off.main_cpu / len(pages) + floor * on.requisites / len(pages))
-            floors.append(floor), bounds.append(min(1.0, bound / off.crawl_rate))
+            added = floor * on.requisites / len(pages) / 1000
+            one_thread = 1 / (off.main_cpu / len(pages) + added)
+            cores = (os.cpu_count() or 1) / ((off.main_cpu + off.other_cpu + off.server_cpu) / len(pages) + added)
+            floors.append(floor), bounds.append(min(1.0, min(one_thread, cores) / off.crawl_rate))
             print(f"run {run}: without requisites {off.crawl_rate:6.1f} articles/s ({off.archived} archived, crawler "
                   f"CPU {1000 * off.main_cpu / len(pages):.1f} ms/page) | with {on.crawl_rate:6.1f} articles/s, "
                   f"{on.requisites} requisites ({on.requisites / len(pages):.1f}/page; crawler CPU "
@@ -310,7 +314,7 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
     print("ratio with / without:         ", spread(ratios))
     print("crawler CPU per requisite (ms):", spread(per_requisite))
     print("bare Scrapy CPU per request (ms):", spread(floors))
-    print("highest ratio through Scrapy (its per-request CPU alone, ours taken as zero):", spread(bounds))
+    print("highest ratio through Scrapy (its bare CPU per request alone added, ours taken as zero):", spread(bounds))
 
 
 def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> None:
