@@ -28,8 +28,9 @@ requisites (republished copies), or with --unique-images each copy has its own p
 articles: the worst case). Each run ingests the pages with and without requisites (in
 alternating order), printing articles per second, the requisites fetched, the crawler
 process's CPU per requisite, and a bare Scrapy spider's CPU per request over the same requisites
-(Scrapy's defaults, nothing of ours): the floor of any requisite fetched through Scrapy, and the
-highest ratio it leaves (the crawler process is one thread, the machine has its cores).
+(Scrapy's defaults, nothing of ours) and the CPU of writing a requisite's records: the floor of
+any requisite archived through Scrapy, and the highest ratio each leaves (the crawler process is
+one thread, the machine has its cores).
 """
 
 from __future__ import annotations
@@ -254,20 +255,57 @@ print(time.process_time() - start)
 """
 
 
-def scrapy_floor(server: NewsServer, pages: list[tuple[str, str, bytes]], limit: int = 3000) -> float:
-    """Milliseconds of CPU per request of a bare Scrapy spider over the pages' own requisites."""
+def requisite_urls(server: NewsServer, pages: list[tuple[str, str, bytes]], limit: int = 3000) -> list[str]:
     urls: dict[str, None] = {}
     for path, _url, body in pages:
         for url, _kind in page_requisites(body, server.url(path), RequisiteKinds()):
             urls.setdefault(url)
         if len(urls) >= limit:
             break
+    return list(urls)[:limit]
+
+
+def scrapy_floor(urls: list[str]) -> float:
+    """Milliseconds of CPU per request of a bare Scrapy spider over these URLs."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
-        listing.write("\n".join(list(urls)[:limit]))
+        listing.write("\n".join(urls))
         listing.flush()
         out = subprocess.run([sys.executable, "-c", _BARE_SPIDER, listing.name], capture_output=True, text=True,
                              check=True).stdout
-    return 1000 * float(out.split()[-1]) / min(limit, len(urls))
+    return 1000 * float(out.split()[-1]) / len(urls)
+
+
+def write_floor(urls: list[str]) -> float:
+    """Milliseconds of CPU per requisite of archiving it as the crawl does (warcio's response and
+    request records in gzip members, the CDXJ lines, the state store's row), here in one thread."""
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from crawler.capture.incremental import archive_exchange
+    from storage.cdxj import index_written
+    from storage.state import StateStore
+    from storage.warc import HttpExchange, RotatingWarcWriter, WarcInfo
+    from tests.newsserver import standin
+
+    exchanges = []
+    for url in urls:
+        parts = urlsplit(url)
+        body, content_type = standin(parts.path + (f"?{parts.query}" if parts.query else ""))
+        exchanges.append(HttpExchange(url=url, method="GET", request_headers=[("Accept", "*/*"), ("User-Agent", "bench")],
+                                      status=200, reason="OK", protocol="HTTP/1.1",
+                                      response_headers=[("Content-Type", content_type), ("Content-Length", str(len(body)))],
+                                      body=body, date=datetime.now(UTC)))
+    with tempfile.TemporaryDirectory() as tmp:
+        lines: list[str] = []
+        writer = RotatingWarcWriter(Path(tmp), WarcInfo(software="bench", user_agent="bench", robots="obey"),
+                                    on_written=lambda name, records: lines.extend(index_written(records, name)))
+        state = StateStore(Path(tmp) / "state.sqlite3")
+        start = time.process_time()
+        for exchange in exchanges:
+            archive_exchange(writer, state, exchange)
+        spent = time.process_time() - start
+        writer.close(), state.close()
+    return 1000 * spent / len(exchanges)
 
 
 def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique_images: bool) -> None:
@@ -275,7 +313,7 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
     if encoding == "br":
         raise SystemExit("--requisites serves its pages identity or gzip")
     pages = page_set(pages_n, encoding, standins=True, unique_images=unique_images)
-    without_rates, with_rates, ratios, per_requisite, floors, bounds = [], [], [], [], [], []
+    without_rates, with_rates, ratios, per_requisite, floors, writes, bounds, write_bounds = [], [], [], [], [], [], [], []
     with NewsServer(keep_bodies=False) as server:
         for path, _url, body in pages:  # the rewritten pages, compressed once as a server's cache would
             if encoding == "gzip":
@@ -290,21 +328,29 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
             ms = 1000 * extra_cpu / on.requisites if on.requisites else float("nan")
             without_rates.append(off.crawl_rate), with_rates.append(on.crawl_rate)
             ratios.append(on.crawl_rate / off.crawl_rate), per_requisite.append(ms)
-            # Two ceilings on the rate with requisites, taking every cost of ours as zero and only
-            # Scrapy's bare CPU per requisite as added: the crawler process's one thread (its CPU
-            # per page without requisites plus that), and the machine's cores (the CPU per page of
-            # the whole run without requisites, server included, plus that).
-            floor = scrapy_floor(server, pages)
-            added = floor * on.requisites / len(pages) / 1000
-            one_thread = 1 / (off.main_cpu / len(pages) + added)
-            cores = (os.cpu_count() or 1) / ((off.main_cpu + off.other_cpu + off.server_cpu) / len(pages) + added)
-            floors.append(floor), bounds.append(min(1.0, min(one_thread, cores) / off.crawl_rate))
+            # Ceilings on the ratio, taking every cost of ours as zero and only Scrapy's bare CPU
+            # per requisite as added (and then also the CPU of writing its records): the crawler
+            # process's one thread (its CPU per page without requisites plus that) and the
+            # machine's cores (the whole run's CPU per page without requisites, server included,
+            # plus that) each bound the rate.
+            urls = requisite_urls(server, pages)
+            floor, write = scrapy_floor(urls), write_floor(urls)
+            floors.append(floor), writes.append(write)
+
+            def ceiling(ms_per_requisite: float) -> float:
+                added = ms_per_requisite * on.requisites / len(pages) / 1000
+                one_thread = 1 / (off.main_cpu / len(pages) + added)
+                cores = (os.cpu_count() or 1) / ((off.main_cpu + off.other_cpu + off.server_cpu) / len(pages) + added)
+                return min(1.0, min(one_thread, cores) / off.crawl_rate)
+
+            bounds.append(ceiling(floor)), write_bounds.append(ceiling(floor + write))
             print(f"run {run}: without requisites {off.crawl_rate:6.1f} articles/s ({off.archived} archived, crawler "
                   f"CPU {1000 * off.main_cpu / len(pages):.1f} ms/page) | with {on.crawl_rate:6.1f} articles/s, "
                   f"{on.requisites} requisites ({on.requisites / len(pages):.1f}/page; crawler CPU "
                   f"{1000 * on.main_cpu / len(pages):.1f} ms/page, {ms:.2f} ms per requisite) | "
-                  f"ratio {on.crawl_rate / off.crawl_rate:.2f} | bare Scrapy {floor:.2f} ms per request: "
-                  f"ratio at most {bounds[-1]:.2f} through Scrapy", flush=True)
+                  f"ratio {on.crawl_rate / off.crawl_rate:.2f} | bare Scrapy {floor:.2f} ms per request, writing "
+                  f"its records {write:.2f} ms: ratio at most {bounds[-1]:.2f} through Scrapy, "
+                  f"{write_bounds[-1]:.2f} archived", flush=True)
 
     def spread(xs: list[float]) -> str:
         return f"min {min(xs):.2f}  median {statistics.median(xs):.2f}  max {max(xs):.2f}"
@@ -314,7 +360,9 @@ def requisites_cost(pages_n: int, runs: int, workers: int, encoding: str, unique
     print("ratio with / without:         ", spread(ratios))
     print("crawler CPU per requisite (ms):", spread(per_requisite))
     print("bare Scrapy CPU per request (ms):", spread(floors))
+    print("writing a requisite's records (ms):", spread(writes))
     print("highest ratio through Scrapy (its bare CPU per request alone added, ours taken as zero):", spread(bounds))
+    print("highest ratio through Scrapy, the records written (and nothing else of ours):", spread(write_bounds))
 
 
 def other_tools(server: NewsServer, pages: list[tuple[str, str, bytes]], workers: int) -> None:
