@@ -82,6 +82,8 @@ PAYWALL_MARKED_CHARS = 12000
 # a paywall box says more than its button label ("Abonnieren" links are on every page)
 PAYWALL_BOX_MIN_CHARS = 40
 RELATED_BOX_CHARS = 2500
+# ...unless this share of its text is inside links (see _teaser_list)
+TEASER_LIST_DENSITY = 0.9
 # share of a box's text inside links above which it is a list of teasers (see _by_headings)
 RELATED_LINK_DENSITY = 0.35
 # An element holding at least this many prose paragraphs (>= PROSE_CHARS characters) is
@@ -119,12 +121,16 @@ PASSWORD_XPATH = etree.XPath(".//input[@type='password']")
 # short controls only: the longest button/heading phrase in the rules has < 50 characters
 BUTTON_MAX_CHARS = 60
 HEADING_CHARS = (4, 50)
-HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
+# h1 too: pages with a heading per box give the "You might also like" box an h1 as well
+# (taipeitimes.com); a box heading is matched as a whole, never an article's headline
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b"})
 # ...and these when they hold text only (no child element)
 TEXT_HEADING_TAGS = frozenset({"p", "div", "span"})
 HEADING_LIKE_TAGS = HEADING_TAGS | TEXT_HEADING_TAGS
 IFRAME_XPATH = etree.XPath(".//iframe[@src]")
-H1_XPATH = etree.XPath(".//h1")
+# the headline that marks the article's box: an h1 inside a link heads a teaser card
+# (taipeitimes.com's "You might also like" cards: <a><h1>..</h1><p>summary</p></a>)
+H1_XPATH = etree.XPath(".//h1[not(ancestor::a)]")
 NEWSLETTER_IFRAME = re.compile(r"newsletter|sign-?up|subscribe|optin|mailchimp", re.IGNORECASE)
 
 
@@ -139,8 +145,9 @@ class DomReport:
 TEXT_LEN = etree.XPath("string-length(normalize-space())")
 NORMALISED_TEXT = etree.XPath("normalize-space()")
 PROSE_PARAGRAPHS_XPATH = etree.XPath(".//p[string-length(normalize-space()) >= $chars]")
+# paragraphs of prose; one inside a link is a teaser's summary, never the article's
 PROSE_COUNT = etree.XPath(
-    "count(descendant-or-self::p[string-length(normalize-space()) >= $chars])"
+    "count(descendant-or-self::p[not(ancestor::a)][string-length(normalize-space()) >= $chars])"
 )
 HREF_VALUES = etree.XPath(".//a/@href")
 IN_BODY = etree.XPath("boolean(ancestor::body)")
@@ -316,11 +323,17 @@ class _Pruner:
         return bool(IN_BODY(elem))
 
     def protected(
-        self, elem: etree._Element, prose_check: bool = True, chars: int | None = None
+        self,
+        elem: etree._Element,
+        prose_check: bool = True,
+        chars: int | None = None,
+        heading: etree._Element | None = None,
     ) -> bool:
+        """``heading``: the box heading a rule climbs from (an h1 on some pages) does not
+        count as the article's headline."""
         if not isinstance(elem.tag, str) or elem.tag in NEVER_REMOVE:
             return True
-        if H1_XPATH(elem):
+        if any(h1 is not heading for h1 in H1_XPATH(elem)):
             return True
         chars = _text_len(elem) if chars is None else chars
         if chars < PROSE_CHARS:
@@ -470,6 +483,14 @@ def _link_density(elem: etree._Element, skip: etree._Element | None = None) -> t
     return (linked / total if total > 0 else 0.0), count
 
 
+def _teaser_list(elem: etree._Element, heading: etree._Element) -> bool:
+    """A box whose text is all but wholly links: teaser cards with their summaries, however
+    long (taipeitimes.com: four cards, 3,400 characters, 99.9% linked); an article's box
+    holds its paragraphs outside links."""
+    density, count = _link_density(elem, skip=heading)
+    return count >= 2 and density >= TEASER_LIST_DENSITY
+
+
 def _by_headings(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
     headings = [
         elem
@@ -486,10 +507,15 @@ def _by_headings(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
         box = heading
         parent = heading.getparent()
         while parent is not None and parent.tag not in CLIMB_STOP:
-            if _text_len(parent) > RELATED_BOX_CHARS:
+            long = _text_len(parent) > RELATED_BOX_CHARS
+            if long and not _teaser_list(parent, heading):
                 break
             density, count = _link_density(parent, skip=heading)
-            if count < 2 or density < RELATED_LINK_DENSITY or pruner.protected(parent):
+            if (
+                count < 2
+                or density < RELATED_LINK_DENSITY
+                or pruner.protected(parent, heading=heading)
+            ):
                 break
             box = parent
             parent = box.getparent()
