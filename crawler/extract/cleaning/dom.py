@@ -267,8 +267,10 @@ def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
                     scan.headings.append(elem)
             elif tag in HEADING_TAGS or role == "heading" or not _has_child_element(elem):
                 scan.headings.append(elem)  # measured when the rule runs: boxes in it may go
-        if tag == "button" or role == "button" or (
-            tag == "input" and elem.get("type") in ("submit", "button")
+        if (
+            tag == "button"
+            or role == "button"
+            or (tag == "input" and elem.get("type") in ("submit", "button"))
         ):
             scan.buttons.append(elem)
         if byline and tag not in NO_BYLINE_TAGS:
@@ -381,7 +383,36 @@ def clean_tree(
     _by_buttons(pruner, scan, rules)
     _by_headings(pruner, scan, rules)
     _by_share_links(pruner, tree, rules)
+    _join_initials(scan)
     return report
+
+
+# a drop cap: the first letter of a paragraph set in its own element ("<span
+# class='initial-letter'>N</span> <span>a endlich!</span>": taz.de, magazines' layouts),
+# which the markup's whitespace would cut off its word ("N a endlich!")
+DROP_CAP = re.compile(r"initial|drop-?cap|first-?letter|versal", re.IGNORECASE)
+
+
+def _join_initials(scan: PageScan) -> None:
+    for elem, value in zip(scan.marked, scan.marker_values, strict=True):
+        if not DROP_CAP.search(value) or elem.getparent() is None:
+            continue
+        letter = _text(elem).strip()
+        if not (0 < len(letter) <= 2 and letter.isalpha()):
+            continue
+        top = elem
+        while (
+            (parent := top.getparent()) is not None
+            and len(parent) == 1
+            and not ((parent.text or "").strip() or (top.tail or "").strip())
+        ):
+            top = parent
+        if top.tail and not top.tail.strip():
+            top.tail = None
+        if top.tail:
+            top.tail = top.tail.lstrip()
+        elif (after := top.getnext()) is not None and after.text:
+            after.text = after.text.lstrip()
 
 
 def _by_roles(pruner: _Pruner, scan: PageScan) -> None:
