@@ -91,7 +91,11 @@ def extract(
 def describe_error(exc: BaseException) -> str:
     """The exception's type and message, as the JSON line and the log keep them."""
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
     message = " ".join(str(exc).split())
     return f"{name}: {message}"[:500] if message else name
 
@@ -174,7 +178,9 @@ def _extract(
 
     paragraphs = render_paragraphs(doc.body)
     if options.clean_text:
-        paragraphs, text_report = clean_paragraphs(paragraphs, rules, title=result["title"])
+        paragraphs, text_report = clean_paragraphs(
+            paragraphs, rules, title=result["title"], headlines=meta.headlines
+        )
     else:
         text_report = TextReport()
     text = "\n\n".join(paragraphs)
@@ -257,7 +263,10 @@ def _html_parser() -> lxml.html.HTMLParser:
     )
     parser.set_element_class_lookup(
         etree.ElementDefaultClassLookup(
-            element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+            element=HtmlElement,
+            comment=HtmlComment,
+            pi=HtmlProcessingInstruction,
+            entity=HtmlEntity,
         )
     )
     return parser

@@ -35,6 +35,8 @@ class Metadata:
     # names the publisher goes by (og:site_name, publisher/copyright meta, JSON-LD publisher)
     publishers: tuple[str, ...] = ()
     authors: AuthorSources = field(default_factory=AuthorSources)
+    # the page's h1 as a reader sees it and as it runs in the markup
+    headlines: tuple[str, ...] = ()
 
 
 LD_JSON_XPATH = etree.XPath('.//script[@type="application/ld+json"]')
@@ -156,7 +158,11 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
         if p
     )
     return Metadata(
-        fields=fields, not_free=ld.get("not_free", False), publishers=publishers, authors=sources
+        fields=fields,
+        not_free=ld.get("not_free", False),
+        publishers=publishers,
+        authors=sources,
+        headlines=tuple(h for h in (h1, h1_plain) if h),
     )
 
 
