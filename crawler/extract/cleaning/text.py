@@ -97,9 +97,12 @@ def _is_headline(text: str, headline_keys: set[str]) -> bool:
     key = _key(text)
     for headline in headline_keys:
         kicker = key[: len(key) - len(headline)]
-        if key.endswith(headline) and len(kicker) <= KICKER_MAX_CHARS:
-            if not any(c.isdigit() for c in kicker):
-                return True
+        if (
+            key.endswith(headline)
+            and len(kicker) <= KICKER_MAX_CHARS
+            and not any(c.isdigit() for c in kicker)
+        ):
+            return True
     return False
 
 
