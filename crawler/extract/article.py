@@ -38,7 +38,7 @@ from crawler.extract.cleaning.authors import (
     dom_authors,
     take_signoff,
 )
-from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page
+from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page, shown_standfirst
 from crawler.extract.cleaning.rules import load_rules
 from crawler.extract.cleaning.text import TextReport, clean_paragraphs
 from crawler.extract.metadata import read_metadata
@@ -183,6 +183,9 @@ def _extract(
         )
     else:
         text_report = TextReport()
+    standfirst = shown_standfirst(tree, result["description"]) if options.clean_text else None
+    if standfirst and _key(standfirst) not in _key(" ".join(paragraphs)):
+        paragraphs.insert(0, standfirst)  # the standfirst the page shows is the article's
     text = "\n\n".join(paragraphs)
 
     result["authors"] = choose_authors(
@@ -331,6 +334,10 @@ def detect_language(text: str) -> str | None:
 
 # scripts written without spaces: each character counts as a word
 CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def count_words(text: str) -> int:

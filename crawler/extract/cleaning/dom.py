@@ -569,3 +569,42 @@ def _by_share_links(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
                 parent if parent is not None and parent.tag == "li" and len(parent) == 1 else link
             )
             pruner.remove(target, "share")
+
+
+# --- the standfirst ---------------------------------------------------------------------------
+
+# where the words of a standfirst are not: a teaser link, menus, the page's footer, a caption
+NOT_STANDFIRST = frozenset({"a", "nav", "footer", "aside", "figcaption", "button", "form"})
+STANDFIRST_START = etree.XPath(
+    ".//body//text()[contains(., $start)][not(parent::script or parent::style)]", smart_strings=True
+)
+KEY_CHARS = re.compile(r"\W+")
+
+
+def shown_standfirst(tree: HtmlElement, description: str | None) -> str | None:
+    """The standfirst (dek, teaser text, Vorspann) as the page shows it: an element whose
+    whole text is the page's own summary (og:description / meta description). trafilatura
+    often leaves it out, in a header box above the body (theguardian.com's standfirst,
+    telegraph.co.uk's e-standfirst, dw.com's teaser-text, spiegel.de, netzpolitik.org's
+    entry-excerpt); a summary the page does not show is not taken."""
+    if not description or len(description) < 40:
+        return None
+    wanted = KEY_CHARS.sub("", description.casefold())
+    for node in STANDFIRST_START(tree, start=description[:30]):
+        elem = node.getparent()
+        if elem is None:
+            continue
+        if node.is_tail:
+            elem = elem.getparent()
+        for _ in range(3):  # the text's element, or a wrapper of its inline parts
+            if elem is None or elem.tag in NOT_STANDFIRST:
+                break
+            shown = KEY_CHARS.sub("", (elem.text_content() or "").casefold())
+            if shown == wanted:
+                if any(a.tag in NOT_STANDFIRST for a in elem.iterancestors()):
+                    break
+                return " ".join(elem.text_content().split())
+            if not wanted.startswith(shown):
+                break
+            elem = elem.getparent()
+    return None
