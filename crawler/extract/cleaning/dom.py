@@ -224,6 +224,8 @@ class PageScan:
     marker_values: list[str] = field(default_factory=list)
     headings: list[etree._Element] = field(default_factory=list)
     buttons: list[etree._Element] = field(default_factory=list)
+    # links styled as buttons (class "button", "btn"): candidates of the appeal rule only
+    link_buttons: list[etree._Element] = field(default_factory=list)
     bylines: list[etree._Element] = field(default_factory=list)
     # elements whose own text starts with a credit label ("Autor:", "Editor :", "责编：")
     credits: list[etree._Element] = field(default_factory=list)
@@ -246,6 +248,8 @@ def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
             if name in marker_names:
                 mark(elem)
                 note_value(value)
+                if tag == "a" and name == "class" and ("button" in value or "btn" in value):
+                    scan.link_buttons.append(elem)
                 if name in byline_marked and (
                     "author" in value
                     or "byline" in value
@@ -381,6 +385,7 @@ def clean_tree(
     _by_markers(pruner, scan, rules)
     _by_forms(pruner, tree)
     _by_buttons(pruner, scan, rules)
+    _by_appeals(pruner, scan, rules)
     _by_headings(pruner, scan, rules)
     _by_share_links(pruner, tree, rules)
     _join_initials(scan)
@@ -496,6 +501,23 @@ def _by_buttons(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
             box = pruner.box(control, PAYWALL_BOX_CHARS)
             if box is not control:
                 pruner.remove(box, "paywall")
+
+
+# a call to support the publisher and what it says around its button: the appeal boxes of
+# reader-funded sites after the article (taz.de's "Jetzt unterstützen", "Support us",
+# "Donate"); as large as a newsletter box
+APPEAL_BOX_CHARS = 1500
+
+
+def _by_appeals(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
+    for control in [*scan.buttons, *scan.link_buttons]:
+        if not pruner.attached(control) or _text_len(control) > BUTTON_MAX_CHARS:
+            continue
+        text = _control_text(control).rstrip(" .!→›>»").strip().lower()
+        if text and rules.appeal_button.match(text):
+            box = pruner.box(control, APPEAL_BOX_CHARS)
+            if box is not control:
+                pruner.remove(box, "appeal")
 
 
 LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
