@@ -8,7 +8,9 @@ meaningless class names go too."""
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -182,19 +184,39 @@ def _attributes(elem: etree._Element) -> str:
     return " ".join(v for k, v in elem.items() if k in MARKER_ATTRIBUTES).lower()
 
 
-def _hits(values: list[str], prefilter: Prefilter) -> list[int]:
+def _hits(values: list[str], prefilter: Prefilter, joined: _Joined | None = None) -> list[int]:
     """Indexes of the values the prefilter may match, in order.
 
     One scan over all values joined costs far less than a regex call per element.
     """
     if not values:
         return []
-    starts, offset = [], 0
-    for value in values:
-        starts.append(offset)
-        offset += len(value) + 1
-    joined = "\n".join(values).lower()
-    return sorted({bisect.bisect_right(starts, at) - 1 for at in prefilter.positions(joined)})
+    joined = joined or _Joined(values)
+    return joined.indexes(prefilter.positions(joined.text))
+
+
+class _Joined:
+    """Values joined in one lower-cased text, and where each starts."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.starts, offset = [], 0
+        for value in values:
+            self.starts.append(offset)
+            offset += len(value) + 1
+        self.text = "\n".join(values).lower()
+
+    def indexes(self, positions: Iterable[int]) -> list[int]:
+        return sorted({bisect.bisect_right(self.starts, at) - 1 for at in positions})
+
+    def find(self, words: tuple[str, ...]) -> list[int]:
+        """Indexes of the values that contain one of ``words``."""
+        positions = []
+        for word in words:
+            at = self.text.find(word)
+            while at >= 0:
+                positions.append(at)
+                at = self.text.find(word, at + 1)
+        return self.indexes(positions)
 
 
 MARKER_NAMES = frozenset(MARKER_ATTRIBUTES)
@@ -229,6 +251,10 @@ class PageScan:
     bylines: list[etree._Element] = field(default_factory=list)
     # elements whose own text starts with a credit label ("Autor:", "Editor :", "责编：")
     credits: list[etree._Element] = field(default_factory=list)
+
+    @functools.cached_property
+    def joined_markers(self) -> _Joined:
+        return _Joined(self.marker_values)
 
 
 def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
@@ -395,15 +421,27 @@ def clean_tree(
 # a drop cap: the first letter of a paragraph set in its own element ("<span
 # class='initial-letter'>N</span> <span>a endlich!</span>": taz.de, magazines' layouts),
 # which the markup's whitespace would cut off its word ("N a endlich!")
-DROP_CAP = re.compile(r"initial|drop-?cap|first-?letter|versal", re.IGNORECASE)
+DROP_CAP = re.compile(r"\binitial\b|drop-?cap|first-?letter|versal", re.IGNORECASE)
+DROP_CAP_WORDS = ("initial", "dropcap", "drop-cap", "firstletter", "first-letter", "versal")
+
+
+def _short_text(elem: etree._Element, limit: int) -> str | None:
+    """The element's text if it has at most ``limit`` characters (read no further)."""
+    found = ""
+    for piece in elem.itertext():
+        found += piece.strip()
+        if len(found) > limit:
+            return None
+    return found
 
 
 def _join_initials(scan: PageScan) -> None:
-    for elem, value in zip(scan.marked, scan.marker_values, strict=True):
+    for index in scan.joined_markers.find(DROP_CAP_WORDS):
+        elem, value = scan.marked[index], scan.marker_values[index]
         if not DROP_CAP.search(value) or elem.getparent() is None:
             continue
-        letter = _text(elem).strip()
-        if not (0 < len(letter) <= 2 and letter.isalpha()):
+        letter = _short_text(elem, 2)
+        if not (letter and letter.isalpha()):
             continue
         top = elem
         while (
@@ -429,7 +467,7 @@ def _by_roles(pruner: _Pruner, scan: PageScan) -> None:
 
 def _by_markers(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
     seen: set[etree._Element] = set()
-    for index in _hits(scan.marker_values, rules.marker_prefilter):
+    for index in _hits(scan.marker_values, rules.marker_prefilter, scan.joined_markers):
         elem = scan.marked[index]
         if elem in seen or elem.tag in SKIP_MARKED or not pruner.attached(elem):
             continue
