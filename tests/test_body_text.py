@@ -125,3 +125,14 @@ def test_a_summary_the_page_does_not_show_is_not_added() -> None:
     assert description and len(description) >= 40
     key = re.sub(r"\W+", "", description.casefold())
     assert key not in re.sub(r"\W+", "", result["text"].casefold())
+
+
+@needs_corpus
+def test_a_card_of_the_article_further_down_is_no_standfirst() -> None:
+    # techcrunch.com shows its own summary again in a list of posts after the article
+    tree, truth, result = page("techcrunch.com/TechCrunch_2024_05_17")
+    cards = [squash(p.text_content()) for p in tree.xpath('//p[contains(@class, "excerpt")]')]
+    description = squash(result["description"])
+    assert any(card[:40] == description[:40] for card in cards)
+    assert description[:40] not in result["text"]
+    assert paragraphs(result)[0] == truth["text"].split("\n\n")[0]

@@ -183,7 +183,13 @@ def _extract(
         )
     else:
         text_report = TextReport()
-    standfirst = shown_standfirst(tree, result["description"]) if options.clean_text else None
+    standfirst = (
+        shown_standfirst(
+            tree, result["description"], paragraphs[len(paragraphs) // 2] if paragraphs else None
+        )
+        if options.clean_text
+        else None
+    )
     if standfirst and _key(standfirst) not in _key(" ".join(paragraphs)):
         paragraphs.insert(0, standfirst)  # the standfirst the page shows is the article's
     text = "\n\n".join(paragraphs)

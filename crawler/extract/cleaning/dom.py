@@ -639,23 +639,43 @@ STANDFIRST_START = etree.XPath(
     ".//body//text()[contains(., $start)][not(parent::script or parent::style)]", smart_strings=True
 )
 KEY_CHARS = re.compile(r"\W+")
+PARAGRAPH_WITH = etree.XPath(".//body//p[contains(normalize-space(), $start)]")
 
 
-def shown_standfirst(tree: HtmlElement, description: str | None) -> str | None:
-    """The standfirst (dek, teaser text, Vorspann) as the page shows it: an element whose
-    whole text is the page's own summary (og:description / meta description). trafilatura
-    often leaves it out, in a header box above the body (theguardian.com's standfirst,
-    telegraph.co.uk's e-standfirst, dw.com's teaser-text, spiegel.de, netzpolitik.org's
-    entry-excerpt); a summary the page does not show is not taken."""
+def shown_standfirst(
+    tree: HtmlElement, description: str | None, body_paragraph: str | None = None
+) -> str | None:
+    """The standfirst (dek, teaser text, Vorspann) as the page shows it above the body: an
+    element whose whole text is the page's own summary (og:description / meta description)
+    and that comes before ``body_paragraph`` (one from the middle of the text).
+    trafilatura often leaves it out, in a header box above the body (theguardian.com's
+    standfirst, telegraph.co.uk's e-standfirst, dw.com's teaser-text, spiegel.de,
+    netzpolitik.org's entry-excerpt); a summary the page does not show, or shows after the
+    body start (a card of the article in a list further down: techcrunch.com), is not taken."""
     if not description or len(description) < 40:
         return None
-    wanted = KEY_CHARS.sub("", description.casefold())
-    for node in STANDFIRST_START(tree, start=description[:30]):
+    found = _element_with_text(tree, description)
+    if found is None:
+        return None
+    if body_paragraph and len(body_paragraph) >= 30:
+        body = _element_with_text(tree, body_paragraph, whole=False)
+        if body is not None and not _before(tree, found, body):
+            return None
+    return " ".join(found.text_content().split())
+
+
+def _element_with_text(tree: HtmlElement, text: str, whole: bool = True) -> etree._Element | None:
+    """The first element of the body whose text is ``text`` (``whole``), or where it starts;
+    not in a link, a menu, a footer, a caption."""
+    wanted = KEY_CHARS.sub("", text.casefold())
+    for node in STANDFIRST_START(tree, start=text[:30]):
         elem = node.getparent()
         if elem is None:
             continue
         if node.is_tail:
             elem = elem.getparent()
+        if not whole:
+            return elem
         for _ in range(3):  # the text's element, or a wrapper of its inline parts
             if elem is None or elem.tag in NOT_STANDFIRST:
                 break
@@ -663,8 +683,21 @@ def shown_standfirst(tree: HtmlElement, description: str | None) -> str | None:
             if shown == wanted:
                 if any(a.tag in NOT_STANDFIRST for a in elem.iterancestors()):
                     break
-                return " ".join(elem.text_content().split())
+                return elem
             if not wanted.startswith(shown):
                 break
             elem = elem.getparent()
+    if not whole:  # the start split by inline markup ("<a>", "&nbsp;"): the paragraph holding it
+        found = PARAGRAPH_WITH(tree, start=text[:30])
+        return found[0] if found else None
     return None
+
+
+def _before(tree: HtmlElement, first: etree._Element, second: etree._Element) -> bool:
+    """Whether ``first`` starts before ``second`` in the page (an ancestor counts as before)."""
+    for elem in tree.iter():
+        if elem is first:
+            return True
+        if elem is second:
+            return False
+    return False
