@@ -136,3 +136,33 @@ def test_a_card_of_the_article_further_down_is_no_standfirst() -> None:
     assert any(card[:40] == description[:40] for card in cards)
     assert description[:40] not in result["text"]
     assert paragraphs(result)[0] == truth["text"].split("\n\n")[0]
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "xpath"),
+    [
+        ("focus.de/Focus_2023_04_28", '//div[@class="displayDate"]'),
+        ("japannews.yomiuri.co.jp/TheJapanNews_2024_10_13", '//p[@class="postdate"]'),
+    ],
+)
+def test_the_dateline_is_not_a_paragraph_of_the_text(name: str, xpath: str) -> None:
+    tree, truth, result = page(name)
+    dateline = squash(tree.xpath(xpath)[0].text_content())
+    assert re.search(r"\d{4}", dateline)
+    assert dateline not in [squash(p) for p in paragraphs(result)]
+    assert squash(truth["text"].split("\n\n")[1])[:80] in squash(result["text"])
+
+
+@needs_corpus
+def test_the_side_column_inside_the_article_container_is_left_out() -> None:
+    # winfuture.de: trafilatura takes #mainWrap, which holds #rightWrap, the page's side column
+    tree, truth, result = page("winfuture.de/WinFuture_2024_04_29")
+    heads = [
+        squash(h.text_content())
+        for h in tree.xpath('//*[@id="rightWrap"]//*[@class="rightBxHead"]')
+    ]
+    assert "Beliebt im Preisvergleich" in heads
+    for head in heads:
+        assert head not in paragraphs(result)
+    assert squash(truth["text"].split("\n\n")[-1]) in paragraphs(result)
