@@ -165,7 +165,7 @@ RULE_QUERIES = {
     "dialogs": ".//*[@role='dialog' or @role='alertdialog' or @role='complementary'"
     " or @role='search'] | .//*[@aria-modal='true']",
     "buttons": ".//button | .//input[@type='submit' or @type='button'] | .//*[@role='button']",
-    "headings": "(.//h2 | .//h3 | .//h4 | .//h5 | .//h6 | .//*[@role='heading'] | .//strong"
+    "headings": "(.//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6 | .//*[@role='heading'] | .//strong"
     " | .//b | .//p[not(*)] | .//div[not(*)] | .//span[not(*)])"
     "[string-length(normalize-space()) <= 50][string-length(normalize-space()) >= 4]",
     "bylines": ".//*[@rel='author' or @itemprop='author' or contains(@class, 'author')"
@@ -173,6 +173,7 @@ RULE_QUERIES = {
     " or @data-testid='AuthorCard' or contains(@data-testid, 'author')"
     " or contains(@data-testid, 'byline')]"
     "[not(self::meta or self::link or self::script or self::style or self::img)]",
+    "link_buttons": ".//a[contains(@class, 'button') or contains(@class, 'btn')]",
 }
 MARKER_QUERY = " | ".join(f".//*/@{name}" for name in dom_layer.MARKER_ATTRIBUTES)
 
@@ -190,7 +191,8 @@ def test_one_pass_scan_finds_what_each_rule_query_would_on_the_corpus_pages() ->
         scan = dom_layer.scan_page(tree, rules)
         headings = [e for e in scan.headings if not len(e) or 4 <= dom_layer._text_len(e) <= 50]
         for rule, elements in (("dialogs", scan.dialogs), ("buttons", scan.buttons),
-                               ("headings", headings), ("bylines", scan.bylines)):
+                               ("headings", headings), ("bylines", scan.bylines),
+                               ("link_buttons", scan.link_buttons)):
             assert elements == queries[rule](tree), (site, name, rule)
             found[rule] += len(elements)
         values = etree.XPath(MARKER_QUERY)(tree)

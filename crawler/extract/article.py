@@ -38,7 +38,7 @@ from crawler.extract.cleaning.authors import (
     dom_authors,
     take_signoff,
 )
-from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page
+from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page, shown_standfirst
 from crawler.extract.cleaning.rules import load_rules
 from crawler.extract.cleaning.text import TextReport, clean_paragraphs
 from crawler.extract.metadata import read_metadata
@@ -91,7 +91,11 @@ def extract(
 def describe_error(exc: BaseException) -> str:
     """The exception's type and message, as the JSON line and the log keep them."""
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
     message = " ".join(str(exc).split())
     return f"{name}: {message}"[:500] if message else name
 
@@ -174,9 +178,20 @@ def _extract(
 
     paragraphs = render_paragraphs(doc.body)
     if options.clean_text:
-        paragraphs, text_report = clean_paragraphs(paragraphs, rules, title=result["title"])
+        paragraphs, text_report = clean_paragraphs(
+            paragraphs, rules, title=result["title"], headlines=meta.headlines
+        )
     else:
         text_report = TextReport()
+    standfirst = (
+        shown_standfirst(
+            tree, result["description"], paragraphs[len(paragraphs) // 2] if paragraphs else None
+        )
+        if options.clean_text
+        else None
+    )
+    if standfirst and _key(standfirst) not in _key(" ".join(paragraphs)):
+        paragraphs.insert(0, standfirst)  # the standfirst the page shows is the article's
     text = "\n\n".join(paragraphs)
 
     result["authors"] = choose_authors(
@@ -257,7 +272,10 @@ def _html_parser() -> lxml.html.HTMLParser:
     )
     parser.set_element_class_lookup(
         etree.ElementDefaultClassLookup(
-            element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+            element=HtmlElement,
+            comment=HtmlComment,
+            pi=HtmlProcessingInstruction,
+            entity=HtmlEntity,
         )
     )
     return parser
@@ -322,6 +340,10 @@ def detect_language(text: str) -> str | None:
 
 # scripts written without spaces: each character counts as a word
 CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def count_words(text: str) -> int:

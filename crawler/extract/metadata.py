@@ -35,6 +35,8 @@ class Metadata:
     # names the publisher goes by (og:site_name, publisher/copyright meta, JSON-LD publisher)
     publishers: tuple[str, ...] = ()
     authors: AuthorSources = field(default_factory=AuthorSources)
+    # the page's h1 as a reader sees it and as it runs in the markup
+    headlines: tuple[str, ...] = ()
 
 
 LD_JSON_XPATH = etree.XPath('.//script[@type="application/ld+json"]')
@@ -90,6 +92,8 @@ META_MODIFIED = (
 META_LANGUAGE = ("content-language", "language", "dc.language", "og:locale", "inlanguage")
 LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})*$", re.IGNORECASE)
 TITLE_SEPARATORS = re.compile(r"\s+[|–—•·:\-/»«]\s+|\s+::\s+")
+# a segment before the headline ends in a separator, or a colon ("Topic: headline")
+TITLE_PREFIX_END = re.compile(r"(?:\s[|–—•·\-/»«]|:)\s+$")
 DATE_LIKE = re.compile(
     r"^\W*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\W*$|^\W*\d{1,2}\.?\s+\w+\.?\s+\d{4}\W*$"
 )
@@ -104,7 +108,9 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
     canonical = _canonical_url(tree, url)
     site_name = _site_name(doc.sitename, ld.get("publisher"), canonical or url)
     raw_title = _clean(doc.title)
-    h1 = _h1(tree)
+    h1, h1_plain = _h1(tree)
+    if h1 != h1_plain and raw_title and _key(raw_title) == _key(h1_plain):
+        raw_title = h1  # trafilatura took the h1 as it runs, its kicker glued to the headline
     title = clean_title(raw_title or h1, site_name, canonical or url, h1)
 
     precise = (
@@ -152,7 +158,11 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
         if p
     )
     return Metadata(
-        fields=fields, not_free=ld.get("not_free", False), publishers=publishers, authors=sources
+        fields=fields,
+        not_free=ld.get("not_free", False),
+        publishers=publishers,
+        authors=sources,
+        headlines=tuple(h for h in (h1, h1_plain) if h),
     )
 
 
@@ -444,11 +454,35 @@ def _canonical_url(tree: HtmlElement, url: str) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
-def _h1(tree: HtmlElement) -> str | None:
+# the kicker (topline, Dachzeile) a page sets in the h1 above the headline, as its own element:
+# tagesschau.de, zeit.de, golem.de, taz.de, tagesspiegel.de
+KICKER_CLASS = re.compile(r"kicker|topline|overline|dachzeile|eyebrow|roofline", re.IGNORECASE)
+
+
+def _h1(tree: HtmlElement) -> tuple[str | None, str | None]:
+    """The first h1 as a reader sees it (a kicker set apart joined as "Kicker: Headline"),
+    and its text as it runs in the markup."""
     for h1 in H1_XPATH(tree):
-        text = _clean(h1.text_content())
-        if text and len(text) > 5:
-            return text
+        plain = _clean(h1.text_content())
+        if plain and len(plain) > 5:
+            return _with_kicker(h1) or plain, plain
+    return None, None
+
+
+def _with_kicker(h1: HtmlElement) -> str | None:
+    children = [child for child in h1 if isinstance(child.tag, str)]
+    for i, child in enumerate(children):
+        if not KICKER_CLASS.search(child.get("class") or ""):
+            continue
+        kicker = _clean(child.text_content())
+        rest = _clean(
+            (child.tail or "")
+            + "".join(
+                etree.tostring(c, method="text", encoding="unicode") for c in children[i + 1 :]
+            )
+        )
+        if kicker and rest:
+            return f"{kicker.rstrip(' :')}: {rest.lstrip(' :')}"
     return None
 
 
@@ -461,14 +495,16 @@ def clean_title(
     """
     if not title:
         return None
-    if (
-        h1
-        and len(h1) >= 10
-        and title != h1
-        and title.startswith(h1)
-        and TITLE_SEPARATORS.match(title[len(h1) :])
-    ):
-        return h1
+    # the h1 inside the title, set apart by separators: what the title adds around the
+    # headline the page shows is the site, the section or an SEO topic ("Infant Abandonment
+    # Cases In India: <h1> | Bhopal News - The Times of India", "<h1> | Europa")
+    at = title.find(h1) if h1 and len(h1) >= 10 and title != h1 else -1
+    if at >= 0:
+        before, after = title[:at], title[at + len(h1) :]
+        if (not before or TITLE_PREFIX_END.search(before)) and (
+            not after or TITLE_SEPARATORS.match(after)
+        ):
+            return h1
     parts = TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title

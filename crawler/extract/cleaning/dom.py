@@ -8,7 +8,9 @@ meaningless class names go too."""
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -82,6 +84,8 @@ PAYWALL_MARKED_CHARS = 12000
 # a paywall box says more than its button label ("Abonnieren" links are on every page)
 PAYWALL_BOX_MIN_CHARS = 40
 RELATED_BOX_CHARS = 2500
+# ...unless this share of its text is inside links (see _teaser_list)
+TEASER_LIST_DENSITY = 0.9
 # share of a box's text inside links above which it is a list of teasers (see _by_headings)
 RELATED_LINK_DENSITY = 0.35
 # An element holding at least this many prose paragraphs (>= PROSE_CHARS characters) is
@@ -119,12 +123,16 @@ PASSWORD_XPATH = etree.XPath(".//input[@type='password']")
 # short controls only: the longest button/heading phrase in the rules has < 50 characters
 BUTTON_MAX_CHARS = 60
 HEADING_CHARS = (4, 50)
-HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
+# h1 too: pages with a heading per box give the "You might also like" box an h1 as well
+# (taipeitimes.com); a box heading is matched as a whole, never an article's headline
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b"})
 # ...and these when they hold text only (no child element)
 TEXT_HEADING_TAGS = frozenset({"p", "div", "span"})
 HEADING_LIKE_TAGS = HEADING_TAGS | TEXT_HEADING_TAGS
 IFRAME_XPATH = etree.XPath(".//iframe[@src]")
-H1_XPATH = etree.XPath(".//h1")
+# the headline that marks the article's box: an h1 inside a link heads a teaser card
+# (taipeitimes.com's "You might also like" cards: <a><h1>..</h1><p>summary</p></a>)
+H1_XPATH = etree.XPath(".//h1[not(ancestor::a)]")
 NEWSLETTER_IFRAME = re.compile(r"newsletter|sign-?up|subscribe|optin|mailchimp", re.IGNORECASE)
 
 
@@ -139,8 +147,9 @@ class DomReport:
 TEXT_LEN = etree.XPath("string-length(normalize-space())")
 NORMALISED_TEXT = etree.XPath("normalize-space()")
 PROSE_PARAGRAPHS_XPATH = etree.XPath(".//p[string-length(normalize-space()) >= $chars]")
+# paragraphs of prose; one inside a link is a teaser's summary, never the article's
 PROSE_COUNT = etree.XPath(
-    "count(descendant-or-self::p[string-length(normalize-space()) >= $chars])"
+    "count(descendant-or-self::p[not(ancestor::a)][string-length(normalize-space()) >= $chars])"
 )
 HREF_VALUES = etree.XPath(".//a/@href")
 IN_BODY = etree.XPath("boolean(ancestor::body)")
@@ -175,19 +184,39 @@ def _attributes(elem: etree._Element) -> str:
     return " ".join(v for k, v in elem.items() if k in MARKER_ATTRIBUTES).lower()
 
 
-def _hits(values: list[str], prefilter: Prefilter) -> list[int]:
+def _hits(values: list[str], prefilter: Prefilter, joined: _Joined | None = None) -> list[int]:
     """Indexes of the values the prefilter may match, in order.
 
     One scan over all values joined costs far less than a regex call per element.
     """
     if not values:
         return []
-    starts, offset = [], 0
-    for value in values:
-        starts.append(offset)
-        offset += len(value) + 1
-    joined = "\n".join(values).lower()
-    return sorted({bisect.bisect_right(starts, at) - 1 for at in prefilter.positions(joined)})
+    joined = joined or _Joined(values)
+    return joined.indexes(prefilter.positions(joined.text))
+
+
+class _Joined:
+    """Values joined in one lower-cased text, and where each starts."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.starts, offset = [], 0
+        for value in values:
+            self.starts.append(offset)
+            offset += len(value) + 1
+        self.text = "\n".join(values).lower()
+
+    def indexes(self, positions: Iterable[int]) -> list[int]:
+        return sorted({bisect.bisect_right(self.starts, at) - 1 for at in positions})
+
+    def find(self, words: tuple[str, ...]) -> list[int]:
+        """Indexes of the values that contain one of ``words``."""
+        positions = []
+        for word in words:
+            at = self.text.find(word)
+            while at >= 0:
+                positions.append(at)
+                at = self.text.find(word, at + 1)
+        return self.indexes(positions)
 
 
 MARKER_NAMES = frozenset(MARKER_ATTRIBUTES)
@@ -217,9 +246,15 @@ class PageScan:
     marker_values: list[str] = field(default_factory=list)
     headings: list[etree._Element] = field(default_factory=list)
     buttons: list[etree._Element] = field(default_factory=list)
+    # links styled as buttons (class "button", "btn"): candidates of the appeal rule only
+    link_buttons: list[etree._Element] = field(default_factory=list)
     bylines: list[etree._Element] = field(default_factory=list)
     # elements whose own text starts with a credit label ("Autor:", "Editor :", "责编：")
     credits: list[etree._Element] = field(default_factory=list)
+
+    @functools.cached_property
+    def joined_markers(self) -> _Joined:
+        return _Joined(self.marker_values)
 
 
 def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
@@ -239,6 +274,8 @@ def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
             if name in marker_names:
                 mark(elem)
                 note_value(value)
+                if tag == "a" and name == "class" and ("button" in value or "btn" in value):
+                    scan.link_buttons.append(elem)
                 if name in byline_marked and (
                     "author" in value
                     or "byline" in value
@@ -260,8 +297,10 @@ def scan_page(tree: etree._Element, rules: Rules | None = None) -> PageScan:
                     scan.headings.append(elem)
             elif tag in HEADING_TAGS or role == "heading" or not _has_child_element(elem):
                 scan.headings.append(elem)  # measured when the rule runs: boxes in it may go
-        if tag == "button" or role == "button" or (
-            tag == "input" and elem.get("type") in ("submit", "button")
+        if (
+            tag == "button"
+            or role == "button"
+            or (tag == "input" and elem.get("type") in ("submit", "button"))
         ):
             scan.buttons.append(elem)
         if byline and tag not in NO_BYLINE_TAGS:
@@ -316,11 +355,17 @@ class _Pruner:
         return bool(IN_BODY(elem))
 
     def protected(
-        self, elem: etree._Element, prose_check: bool = True, chars: int | None = None
+        self,
+        elem: etree._Element,
+        prose_check: bool = True,
+        chars: int | None = None,
+        heading: etree._Element | None = None,
     ) -> bool:
+        """``heading``: the box heading a rule climbs from (an h1 on some pages) does not
+        count as the article's headline."""
         if not isinstance(elem.tag, str) or elem.tag in NEVER_REMOVE:
             return True
-        if H1_XPATH(elem):
+        if any(h1 is not heading for h1 in H1_XPATH(elem)):
             return True
         chars = _text_len(elem) if chars is None else chars
         if chars < PROSE_CHARS:
@@ -366,9 +411,51 @@ def clean_tree(
     _by_markers(pruner, scan, rules)
     _by_forms(pruner, tree)
     _by_buttons(pruner, scan, rules)
+    _by_appeals(pruner, scan, rules)
     _by_headings(pruner, scan, rules)
     _by_share_links(pruner, tree, rules)
+    _join_initials(scan)
     return report
+
+
+# a drop cap: the first letter of a paragraph set in its own element ("<span
+# class='initial-letter'>N</span> <span>a endlich!</span>": taz.de, magazines' layouts),
+# which the markup's whitespace would cut off its word ("N a endlich!")
+DROP_CAP = re.compile(r"\binitial\b|drop-?cap|first-?letter|versal", re.IGNORECASE)
+DROP_CAP_WORDS = ("initial", "dropcap", "drop-cap", "firstletter", "first-letter", "versal")
+
+
+def _short_text(elem: etree._Element, limit: int) -> str | None:
+    """The element's text if it has at most ``limit`` characters (read no further)."""
+    found = ""
+    for piece in elem.itertext():
+        found += piece.strip()
+        if len(found) > limit:
+            return None
+    return found
+
+
+def _join_initials(scan: PageScan) -> None:
+    for index in scan.joined_markers.find(DROP_CAP_WORDS):
+        elem, value = scan.marked[index], scan.marker_values[index]
+        if not DROP_CAP.search(value) or elem.getparent() is None:
+            continue
+        letter = _short_text(elem, 2)
+        if not (letter and letter.isalpha()):
+            continue
+        top = elem
+        while (
+            (parent := top.getparent()) is not None
+            and len(parent) == 1
+            and not ((parent.text or "").strip() or (top.tail or "").strip())
+        ):
+            top = parent
+        if top.tail and not top.tail.strip():
+            top.tail = None
+        if top.tail:
+            top.tail = top.tail.lstrip()
+        elif (after := top.getnext()) is not None and after.text:
+            after.text = after.text.lstrip()
 
 
 def _by_roles(pruner: _Pruner, scan: PageScan) -> None:
@@ -380,7 +467,7 @@ def _by_roles(pruner: _Pruner, scan: PageScan) -> None:
 
 def _by_markers(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
     seen: set[etree._Element] = set()
-    for index in _hits(scan.marker_values, rules.marker_prefilter):
+    for index in _hits(scan.marker_values, rules.marker_prefilter, scan.joined_markers):
         elem = scan.marked[index]
         if elem in seen or elem.tag in SKIP_MARKED or not pruner.attached(elem):
             continue
@@ -454,6 +541,23 @@ def _by_buttons(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
                 pruner.remove(box, "paywall")
 
 
+# a call to support the publisher and what it says around its button: the appeal boxes of
+# reader-funded sites after the article (taz.de's "Jetzt unterstützen", "Support us",
+# "Donate"); as large as a newsletter box
+APPEAL_BOX_CHARS = 1500
+
+
+def _by_appeals(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
+    for control in [*scan.buttons, *scan.link_buttons]:
+        if not pruner.attached(control) or _text_len(control) > BUTTON_MAX_CHARS:
+            continue
+        text = _control_text(control).rstrip(" .!→›>»").strip().lower()
+        if text and rules.appeal_button.match(text):
+            box = pruner.box(control, APPEAL_BOX_CHARS)
+            if box is not control:
+                pruner.remove(box, "appeal")
+
+
 LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
 LINK_COUNT = etree.XPath("count(.//a)")
 
@@ -468,6 +572,14 @@ def _link_density(elem: etree._Element, skip: etree._Element | None = None) -> t
         linked -= len(" ".join("".join(LINK_TEXTS(skip)).split()))
         count -= int(LINK_COUNT(skip))
     return (linked / total if total > 0 else 0.0), count
+
+
+def _teaser_list(elem: etree._Element, heading: etree._Element) -> bool:
+    """A box whose text is all but wholly links: teaser cards with their summaries, however
+    long (taipeitimes.com: four cards, 3,400 characters, 99.9% linked); an article's box
+    holds its paragraphs outside links."""
+    density, count = _link_density(elem, skip=heading)
+    return count >= 2 and density >= TEASER_LIST_DENSITY
 
 
 def _by_headings(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
@@ -486,10 +598,15 @@ def _by_headings(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
         box = heading
         parent = heading.getparent()
         while parent is not None and parent.tag not in CLIMB_STOP:
-            if _text_len(parent) > RELATED_BOX_CHARS:
+            long = _text_len(parent) > RELATED_BOX_CHARS
+            if long and not _teaser_list(parent, heading):
                 break
             density, count = _link_density(parent, skip=heading)
-            if count < 2 or density < RELATED_LINK_DENSITY or pruner.protected(parent):
+            if (
+                count < 2
+                or density < RELATED_LINK_DENSITY
+                or pruner.protected(parent, heading=heading)
+            ):
                 break
             box = parent
             parent = box.getparent()
@@ -512,3 +629,75 @@ def _by_share_links(pruner: _Pruner, tree: HtmlElement, rules: Rules) -> None:
                 parent if parent is not None and parent.tag == "li" and len(parent) == 1 else link
             )
             pruner.remove(target, "share")
+
+
+# --- the standfirst ---------------------------------------------------------------------------
+
+# where the words of a standfirst are not: a teaser link, menus, the page's footer, a caption
+NOT_STANDFIRST = frozenset({"a", "nav", "footer", "aside", "figcaption", "button", "form"})
+STANDFIRST_START = etree.XPath(
+    ".//body//text()[contains(., $start)][not(parent::script or parent::style)]", smart_strings=True
+)
+KEY_CHARS = re.compile(r"\W+")
+PARAGRAPH_WITH = etree.XPath(".//body//p[contains(normalize-space(), $start)]")
+
+
+def shown_standfirst(
+    tree: HtmlElement, description: str | None, body_paragraph: str | None = None
+) -> str | None:
+    """The standfirst (dek, teaser text, Vorspann) as the page shows it above the body: an
+    element whose whole text is the page's own summary (og:description / meta description)
+    and that comes before ``body_paragraph`` (one from the middle of the text).
+    trafilatura often leaves it out, in a header box above the body (theguardian.com's
+    standfirst, telegraph.co.uk's e-standfirst, dw.com's teaser-text, spiegel.de,
+    netzpolitik.org's entry-excerpt); a summary the page does not show, or shows after the
+    body start (a card of the article in a list further down: techcrunch.com), is not taken."""
+    if not description or len(description) < 40:
+        return None
+    found = _element_with_text(tree, description)
+    if found is None:
+        return None
+    if body_paragraph and len(body_paragraph) >= 30:
+        body = _element_with_text(tree, body_paragraph, whole=False)
+        if body is not None and not _before(tree, found, body):
+            return None
+    return " ".join(found.text_content().split())
+
+
+def _element_with_text(tree: HtmlElement, text: str, whole: bool = True) -> etree._Element | None:
+    """The first element of the body whose text is ``text`` (``whole``), or where it starts;
+    not in a link, a menu, a footer, a caption."""
+    wanted = KEY_CHARS.sub("", text.casefold())
+    for node in STANDFIRST_START(tree, start=text[:30]):
+        elem = node.getparent()
+        if elem is None:
+            continue
+        if node.is_tail:
+            elem = elem.getparent()
+        if not whole:
+            return elem
+        for _ in range(3):  # the text's element, or a wrapper of its inline parts
+            if elem is None or elem.tag in NOT_STANDFIRST:
+                break
+            shown = KEY_CHARS.sub("", (elem.text_content() or "").casefold())
+            if shown == wanted:
+                if any(a.tag in NOT_STANDFIRST for a in elem.iterancestors()):
+                    break
+                return elem
+            if not wanted.startswith(shown):
+                break
+            elem = elem.getparent()
+    if not whole:  # the start split by inline markup ("<a>", "&nbsp;"): the paragraph holding it
+        found = PARAGRAPH_WITH(tree, start=text[:30])
+        return found[0] if found else None
+    return None
+
+
+def _before(tree: HtmlElement, first: etree._Element, second: etree._Element) -> bool:
+    """Whether ``first`` starts before ``second`` in the page (an ancestor counts as before)."""
+    for elem in tree.iter():
+        if elem is first:
+            return True
+        if elem is second:
+            return False
+    return False

@@ -56,6 +56,7 @@ class Rules:
     newsletter_button: re.Pattern[str]
     comment_button: re.Pattern[str]
     paywall_button: re.Pattern[str]
+    appeal_button: re.Pattern[str]
     related_heading: re.Pattern[str]
     source_heading: re.Pattern[str]
     footnote_heading: re.Pattern[str]
@@ -255,7 +256,9 @@ class Prefilter:
             start_words=start_words,
             others=compile_(False, others[False]),
             start_others=compile_(True, others[True]),
-            finder=AhoCorasick(anywhere_words + start_words) if anywhere_words or start_words else None,
+            finder=AhoCorasick(anywhere_words + start_words)
+            if anywhere_words or start_words
+            else None,
         )
 
     def search(self, text: str) -> bool:
@@ -344,15 +347,20 @@ def load_rules(languages: tuple[str, ...] = LANGUAGES) -> Rules:
         newsletter_button=_alternation(merged("newsletter_buttons"), full=True),
         comment_button=_alternation(merged("comment_buttons"), full=True),
         paywall_button=_alternation(merged("paywall_buttons"), full=True),
+        appeal_button=_alternation(merged("appeal_buttons"), full=True),
         related_heading=_alternation(merged("related_headings"), full=True),
         source_heading=_alternation(merged("source_headings"), full=True),
         footnote_heading=_alternation(merged("footnote_headings"), full=True),
         subscribe=re.compile(r"\b(?:" + _alternation(merged("subscribe_phrases")).pattern + r")\b"),
-        lead_in_prefilter=Prefilter.build(merged("source_headings") + merged("footnote_headings"), min_prefix=4),
+        lead_in_prefilter=Prefilter.build(
+            merged("source_headings") + merged("footnote_headings"), min_prefix=4
+        ),
         # a lead-in word is a label: a colon, the end, or (a heading run into the next text)
         # a capital letter or number follows it; "sources said" is no lead-in
         lead_in_at=re.compile(
-            "(?i:" + _alternation(merged("source_headings") + merged("footnote_headings")).pattern + ")"
+            "(?i:"
+            + _alternation(merged("source_headings") + merged("footnote_headings")).pattern
+            + ")"
             r"(?=\s*:|\s*$|[A-Z0-9\[(])"
         ),
         paragraph=tuple(

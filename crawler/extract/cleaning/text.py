@@ -35,13 +35,25 @@ class TextReport:
     paywall: bool = False
 
 
+# a kicker before the headline, when the headline block comes out as one paragraph
+KICKER_MAX_CHARS = 60
+WORD_KEY = re.compile(r"\W+")
+
+
 def clean_paragraphs(
-    paragraphs: list[str], rules: Rules | None = None, *, title: str | None = None
+    paragraphs: list[str],
+    rules: Rules | None = None,
+    *,
+    title: str | None = None,
+    headlines: tuple[str | None, ...] = (),
 ) -> tuple[list[str], TextReport]:
-    """Drop boilerplate paragraphs (as rendered from trafilatura's output), keep the rest."""
+    """Drop boilerplate paragraphs (as rendered from trafilatura's output), keep the rest.
+
+    ``title`` and ``headlines`` (the page's h1): the headline is no body text."""
     rules = rules or load_rules()
     report = TextReport()
     title_key = normalise(title).casefold() if title else None
+    headline_keys = {_key(h) for h in (title, *headlines) if h and len(_key(h)) >= 10}
     kept: list[str] = []
     last = len(paragraphs) - 1
     for index, paragraph in enumerate(paragraphs):
@@ -50,7 +62,9 @@ def clean_paragraphs(
         category = None
         if not text or not any(c.isalnum() for c in text):
             category = "empty"  # markup left without its words: "()", "|", "•"
-        elif index < 3 and title_key and text.casefold() == title_key:
+        elif index < 3 and (
+            (title_key and text.casefold() == title_key) or _is_headline(text, headline_keys)
+        ):
             category = "title"
         elif len(text) <= CREDIT_MAX_CHARS and label_word(text) in rules.label_words:
             category = _credit(text, rules, report)
@@ -67,6 +81,29 @@ def clean_paragraphs(
         report.paywall = report.paywall or category == "paywall"
         report.dropped[category] = report.dropped.get(category, 0) + 1
     return kept, report
+
+
+def _key(text: str) -> str:
+    return WORD_KEY.sub("", text.casefold())
+
+
+def _is_headline(text: str, headline_keys: set[str]) -> bool:
+    """The headline at the top of the text: the title or the h1 when they differ (an
+    og:title reworded for social media: independent.co.uk, techradar.com), or the headline
+    after its kicker in one block ('Angebliche "Dekolonisierung" :Warum Putin ...', zdf.de).
+    A prefix with a number is a dateline of the body ("新华社北京4月24日电 题：<headline>")."""
+    if not headline_keys or len(text) > 400:
+        return False
+    key = _key(text)
+    for headline in headline_keys:
+        kicker = key[: len(key) - len(headline)]
+        if (
+            key.endswith(headline)
+            and len(kicker) <= KICKER_MAX_CHARS
+            and not any(c.isdigit() for c in kicker)
+        ):
+            return True
+    return False
 
 
 def _credit(text: str, rules: Rules, report: TextReport) -> str | None:
