@@ -222,6 +222,10 @@ DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
 # A connection dropped mid-body still gives a response, archived with WARC-Truncated.
 DOWNLOAD_FAIL_ON_DATALOSS = False
+# Scrapy's downloader statistics (bytes and counts of every request and response) are read by
+# nothing of ours, and taking them (each request serialised to count its bytes) cost 8-20% of
+# the crawler thread's CPU per page requisite (bench/ingest_throughput.py --requisites).
+DOWNLOADER_STATS = False
 DOWNLOAD_HANDLERS = {
     "http": "crawler.capture.handler.CaptureHTTPDownloadHandler",
     "https": "crawler.capture.handler.CaptureHTTPDownloadHandler",
