@@ -22,6 +22,7 @@ DOM_CATEGORIES = (
     "share",
     "related",
     "author_bio",
+    "error_report",
     "paywall",
 )
 TEXT_CATEGORIES = (
