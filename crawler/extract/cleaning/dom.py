@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -648,7 +649,7 @@ DEK_CLASS = re.compile(
     re.IGNORECASE,
 )
 # elements after the headline searched for it, and the dek's length in characters
-AFTER_HEADLINE = etree.XPath("(.//body//h1[not(ancestor::a)])[1]/following::*[position() <= 40]")
+AFTER_HEADLINE = 40
 DEK_CHARS = (40, 400)
 DEK_TAGS = frozenset({"p", "div", "h2", "h3", "span", "section"})
 
@@ -680,8 +681,24 @@ def shown_standfirst(
     return " ".join(found.text_content().split())
 
 
+def _following(elem: etree._Element) -> Iterator[etree._Element]:
+    """The elements after ``elem`` in document order (its descendants excluded)."""
+    while elem is not None:
+        for sibling in elem.itersiblings():
+            yield sibling
+            yield from sibling.iterdescendants()
+        elem = elem.getparent()
+
+
 def _dek_after_headline(tree: HtmlElement) -> etree._Element | None:
-    for elem in AFTER_HEADLINE(tree):
+    headline = next(
+        (h1 for h1 in tree.iter("h1") if not any(a.tag == "a" for a in h1.iterancestors())), None
+    )
+    if headline is None:
+        return None
+    for elem in itertools.islice(_following(headline), AFTER_HEADLINE):
+        if not isinstance(elem.tag, str):
+            continue  # a comment
         if elem.tag == "h1":
             return None  # the next article's headline
         if elem.tag not in DEK_TAGS or not DEK_CLASS.search(elem.get("class") or ""):
