@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -640,6 +641,17 @@ STANDFIRST_START = etree.XPath(
 )
 KEY_CHARS = re.compile(r"\W+")
 PARAGRAPH_WITH = etree.XPath(".//body//p[contains(normalize-space(), $start)]")
+# the dek shown under the headline, named by its class, where it words the summary otherwise
+# than og:description (washingtonpost.com's h2.subheadline, stern.de's div.intro,
+# boersen-zeitung.de's div.excerpt; WordPress "entry-excerpt", "standfirst", "dek")
+DEK_CLASS = re.compile(
+    r"(?<![a-z0-9])(?:standfirst|dek|sub-?headline|excerpt|intro|teaser-?text|lead-?text)(?![\w-])",
+    re.IGNORECASE,
+)
+# elements after the headline searched for it, and the dek's length in characters
+AFTER_HEADLINE = 40
+DEK_CHARS = (40, 400)
+DEK_TAGS = frozenset({"p", "div", "h2", "h3", "span", "section"})
 
 
 def shown_standfirst(
@@ -651,10 +663,15 @@ def shown_standfirst(
     trafilatura often leaves it out, in a header box above the body (theguardian.com's
     standfirst, telegraph.co.uk's e-standfirst, dw.com's teaser-text, spiegel.de,
     netzpolitik.org's entry-excerpt); a summary the page does not show, or shows after the
-    body start (a card of the article in a list further down: techcrunch.com), is not taken."""
-    if not description or len(description) < 40:
-        return None
-    found = _element_with_text(tree, description)
+    body start (a card of the article in a list further down: techcrunch.com), is not taken.
+    Where the page words its dek otherwise than its summary, the dek is the element under
+    the headline whose class names it one (DEK_CLASS)."""
+    found = None
+    if description and len(description) >= 40:
+        found = _element_with_text(tree, description)
+    dek = _dek_after_headline(tree)
+    if dek is not None and (found is None or _before(tree, dek, found)):
+        found = dek  # the summary is a paragraph of the body further down (washingtonpost.com)
     if found is None:
         return None
     if body_paragraph and len(body_paragraph) >= 30:
@@ -662,6 +679,36 @@ def shown_standfirst(
         if body is not None and not _before(tree, found, body):
             return None
     return " ".join(found.text_content().split())
+
+
+def _following(elem: etree._Element) -> Iterator[etree._Element]:
+    """The elements after ``elem`` in document order (its descendants excluded)."""
+    while elem is not None:
+        for sibling in elem.itersiblings():
+            yield sibling
+            yield from sibling.iterdescendants()
+        elem = elem.getparent()
+
+
+def _dek_after_headline(tree: HtmlElement) -> etree._Element | None:
+    headline = next(
+        (h1 for h1 in tree.iter("h1") if not any(a.tag == "a" for a in h1.iterancestors())), None
+    )
+    if headline is None:
+        return None
+    for elem in itertools.islice(_following(headline), AFTER_HEADLINE):
+        if not isinstance(elem.tag, str):
+            continue  # a comment
+        if elem.tag == "h1":
+            return None  # the next article's headline
+        if elem.tag not in DEK_TAGS or not DEK_CLASS.search(elem.get("class") or ""):
+            continue
+        if not DEK_CHARS[0] <= _text_len(elem) <= DEK_CHARS[1]:
+            continue
+        if any(a.tag in NOT_STANDFIRST for a in elem.iterancestors()) or LINK_COUNT(elem):
+            continue
+        return elem
+    return None
 
 
 def _element_with_text(tree: HtmlElement, text: str, whole: bool = True) -> etree._Element | None:

@@ -15,7 +15,16 @@ from ahocorasick_rs import AhoCorasick
 
 RULES_FILE = Path(__file__).with_name("boilerplate.toml")
 LANGUAGES = ("en", "de", "id", "fr", "es", "zh")
-DOM_CATEGORIES = ("consent", "newsletter", "comments", "share", "related", "paywall")
+DOM_CATEGORIES = (
+    "consent",
+    "newsletter",
+    "comments",
+    "share",
+    "related",
+    "author_bio",
+    "error_report",
+    "paywall",
+)
 TEXT_CATEGORIES = (
     "consent",
     "newsletter",
