@@ -71,6 +71,7 @@ def test_replay_looks_like_the_original_and_says_it_is_archived(news_server, tmp
     assert 'id="archive-banner"' in dom and f"Archived copy of {page}" in dom
     timestamp = urlsplit(replay).path.split("/")[2]
     assert f"{timestamp[:4]}-{timestamp[4:6]}-{timestamp[6:8]}" in dom and "all captures" in dom
+    assert " UTC \u00b7 " in dom  # read as written, whatever the page's encoding (not "UTC Â·")
 
     # export-wacz packs the requisites with the page
     wacz = tmp_path / "look.wacz"

@@ -109,6 +109,7 @@ def pywb_config(root: Path, collection: str = COLLECTION) -> dict[str, Any]:
 # included in the replayed page's <head>): ours adds a bar at the bottom of the page, out of the
 # page's own layout, saying it is an archived copy, of which URL, from when, with a link to
 # pywb's list of the URL's captures. Jinja fills in the capture; the script only builds the bar.
+# ASCII only (the dot is a JavaScript escape): pywb inserts it into pages of any encoding.
 BANNER = """<script>
 (function () {
   var capture = {url: {{ cdx.url | tojson }}, ts: {{ cdx.timestamp | tojson }}, prefix: {{ wb_prefix | tojson }}};
@@ -123,7 +124,7 @@ BANNER = """<script>
     bar.setAttribute("style", "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;margin:0;" +
       "padding:4px 10px;font:13px/1.4 sans-serif;background:#111;color:#eee;text-align:left");
     var text = document.createElement("span");
-    text.textContent = "Archived copy of " + capture.url + ", captured " + when(capture.ts) + " \u00b7 ";
+    text.textContent = "Archived copy of " + capture.url + ", captured " + when(capture.ts) + " \\u00b7 ";
     var all = document.createElement("a");
     all.textContent = "all captures";
     all.setAttribute("style", "color:#9cf");
