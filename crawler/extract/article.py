@@ -39,7 +39,7 @@ from crawler.extract.cleaning.authors import (
     take_signoff,
 )
 from crawler.extract.cleaning.dom import DomReport, clean_tree, scan_page, shown_standfirst
-from crawler.extract.cleaning.rules import load_rules
+from crawler.extract.cleaning.rules import load_rules, text_key
 from crawler.extract.cleaning.text import TextReport, clean_paragraphs
 from crawler.extract.metadata import read_metadata
 from crawler.extract.options import EXTRACTOR_VERSION, RESULT_KEYS, ExtractOptions  # noqa: F401 (the API)
@@ -190,7 +190,7 @@ def _extract(
         if options.clean_text
         else None
     )
-    if standfirst and _key(standfirst) not in _key(" ".join(paragraphs)):
+    if standfirst and text_key(standfirst) not in text_key(" ".join(paragraphs)):
         paragraphs.insert(0, standfirst)  # the standfirst the page shows is the article's
     text = "\n\n".join(paragraphs)
 
@@ -340,10 +340,6 @@ def detect_language(text: str) -> str | None:
 
 # scripts written without spaces: each character counts as a word
 CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
 
 
 def count_words(text: str) -> int:

@@ -22,7 +22,7 @@ from trafilatura.metadata import examine_meta
 from trafilatura.settings import Document
 
 from crawler.extract.cleaning.authors import AuthorSources, split_authors
-from crawler.extract.cleaning.rules import load_rules
+from crawler.extract.cleaning.rules import load_rules, text_key
 from crawler.extract.options import ExtractOptions
 
 
@@ -109,7 +109,7 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
     site_name = _site_name(doc.sitename, ld.get("publisher"), canonical or url)
     raw_title = _clean(doc.title)
     h1, h1_plain = _h1(tree)
-    if h1 != h1_plain and raw_title and _key(raw_title) == _key(h1_plain):
+    if h1 != h1_plain and raw_title and text_key(raw_title) == text_key(h1_plain):
         raw_title = h1  # trafilatura took the h1 as it runs, its kicker glued to the headline
     title = clean_title(raw_title or h1, site_name, canonical or url, h1)
 
@@ -512,7 +512,7 @@ def clean_title(
     site_keys = _site_keys(site_name, url)
 
     def is_noise(part: str) -> bool:
-        key = _key(part)
+        key = text_key(part)
         return (
             bool(DATE_LIKE.match(part))
             or key in site_keys
@@ -555,24 +555,20 @@ def _title_date(title: str | None) -> str | None:
     return None
 
 
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
-
-
 def _site_keys(site_name: str | None, url: str) -> set[str]:
     keys: set[str] = set()
     if site_name:
-        keys.add(_key(site_name))
+        keys.add(text_key(site_name))
         initials = "".join(w[0] for w in re.findall(r"\w+", site_name) if w[0].isupper())
         if len(initials) >= 2:
             keys.add(initials.casefold())
     host = urlsplit(url).hostname or ""
     labels = [lab for lab in host.split(".") if lab not in ("www", "m", "amp")]
     if labels:
-        keys.add(_key(".".join(labels)))
-        keys.add(_key(".".join(labels[-2:])))
+        keys.add(text_key(".".join(labels)))
+        keys.add(text_key(".".join(labels[-2:])))
         if len(labels) >= 2:
-            keys.add(_key(labels[-2]))
+            keys.add(text_key(labels[-2]))
     keys.discard("")
     return keys
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from crawler.extract.cleaning.dom import NORMALISED_TEXT, PageScan, scan_page, within
-from crawler.extract.cleaning.rules import Rules, load_rules, normalise
+from crawler.extract.cleaning.rules import Rules, load_rules, normalise, text_key
 
 BYLINE_MAX_WORDS = 16
 NAME_PARTICLES = frozenset(
@@ -106,10 +106,6 @@ ORG_WORDS = re.compile(
 )
 
 
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
-
-
 def is_organisation(name: str, publishers: Iterable[str | None] = ()) -> bool:
     """True for "authors" that name the publisher (site name, host, publisher meta) or an
     organisation, not a person."""
@@ -164,13 +160,13 @@ def choose_authors(
     Agencies keep their own spelling (dpa, AFP, Reuters)."""
     rules = rules or load_rules()
     publishers = list(publishers)
-    editor_keys = {_key(e) for e in [*editors, *sources.ld_editors]}
+    editor_keys = {text_key(e) for e in [*editors, *sources.ld_editors]}
 
     def names(candidates: Iterable[str]) -> list[str]:
         out: list[str] = []
         for name in candidates:
             name = clean_name(name, rules)
-            if name and _key(name) not in editor_keys and name not in out:
+            if name and text_key(name) not in editor_keys and name not in out:
                 out.append(name)
         return out
 
@@ -194,10 +190,10 @@ def choose_authors(
 
 def _is_publisher(name: str, publishers: list[str | None]) -> bool:
     """The publisher's own name ("Krautreporter" for "Krautreporter eG" or krautreporter.de)."""
-    key = _key(name)
+    key = text_key(name)
     return any(
         len(other) > 2 and (other in key or key in other)
-        for other in (_key(p or "") for p in publishers)
+        for other in (text_key(p or "") for p in publishers)
     )
 
 

@@ -24,6 +24,7 @@ from crawler.extract.cleaning.rules import (
     load_rules,
     normalise,
     paragraph_category,
+    text_key,
 )
 
 # attributes whose values name what an element is for
@@ -639,7 +640,6 @@ NOT_STANDFIRST = frozenset({"a", "nav", "footer", "aside", "figcaption", "button
 STANDFIRST_START = etree.XPath(
     ".//body//text()[contains(., $start)][not(parent::script or parent::style)]", smart_strings=True
 )
-KEY_CHARS = re.compile(r"\W+")
 PARAGRAPH_WITH = etree.XPath(".//body//p[contains(normalize-space(), $start)]")
 # the dek shown under the headline, named by its class, where it words the summary otherwise
 # than og:description (washingtonpost.com's h2.subheadline, stern.de's div.intro,
@@ -714,7 +714,7 @@ def _dek_after_headline(tree: HtmlElement) -> etree._Element | None:
 def _element_with_text(tree: HtmlElement, text: str, whole: bool = True) -> etree._Element | None:
     """The first element of the body whose text is ``text`` (``whole``), or where it starts;
     not in a link, a menu, a footer, a caption."""
-    wanted = KEY_CHARS.sub("", text.casefold())
+    wanted = text_key(text)
     for node in STANDFIRST_START(tree, start=text[:30]):
         elem = node.getparent()
         if elem is None:
@@ -726,7 +726,7 @@ def _element_with_text(tree: HtmlElement, text: str, whole: bool = True) -> etre
         for _ in range(3):  # the text's element, or a wrapper of its inline parts
             if elem is None or elem.tag in NOT_STANDFIRST:
                 break
-            shown = KEY_CHARS.sub("", (elem.text_content() or "").casefold())
+            shown = text_key(elem.text_content() or "")
             if shown == wanted:
                 if any(a.tag in NOT_STANDFIRST for a in elem.iterancestors()):
                     break

@@ -407,6 +407,15 @@ def normalise(text: str) -> str:
     return QUOTES.sub(lambda m: QUOTE_MAP[m.group()], text) if QUOTES.search(text) else text
 
 
+NON_WORD = re.compile(r"\W+")
+
+
+def text_key(text: str) -> str:
+    """Text as compared with other text: case folded, only its letters and digits (a headline,
+    a name or a summary matches whatever its spacing, punctuation and quotes)."""
+    return NON_WORD.sub("", text.casefold())
+
+
 def is_share_link(url: str, rules: Rules | None = None) -> bool:
     rules = rules or load_rules()
     url = url.lower()

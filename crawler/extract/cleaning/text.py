@@ -15,6 +15,7 @@ from crawler.extract.cleaning.rules import (
     load_rules,
     normalise,
     paragraph_category,
+    text_key,
 )
 
 CREDIT_MAX_CHARS = 120
@@ -37,7 +38,6 @@ class TextReport:
 
 # a kicker before the headline, when the headline block comes out as one paragraph
 KICKER_MAX_CHARS = 60
-WORD_KEY = re.compile(r"\W+")
 
 
 def clean_paragraphs(
@@ -53,7 +53,7 @@ def clean_paragraphs(
     rules = rules or load_rules()
     report = TextReport()
     title_key = normalise(title).casefold() if title else None
-    headline_keys = {_key(h) for h in (title, *headlines) if h and len(_key(h)) >= 10}
+    headline_keys = {text_key(h) for h in (title, *headlines) if h and len(text_key(h)) >= 10}
     kept: list[str] = []
     last = len(paragraphs) - 1
     for index, paragraph in enumerate(paragraphs):
@@ -83,10 +83,6 @@ def clean_paragraphs(
     return kept, report
 
 
-def _key(text: str) -> str:
-    return WORD_KEY.sub("", text.casefold())
-
-
 def _is_headline(text: str, headline_keys: set[str]) -> bool:
     """The headline at the top of the text: the title or the h1 when they differ (an
     og:title reworded for social media: independent.co.uk, techradar.com), or the headline
@@ -94,7 +90,7 @@ def _is_headline(text: str, headline_keys: set[str]) -> bool:
     A prefix with a number is a dateline of the body ("新华社北京4月24日电 题：<headline>")."""
     if not headline_keys or len(text) > 400:
         return False
-    key = _key(text)
+    key = text_key(text)
     for headline in headline_keys:
         kicker = key[: len(key) - len(headline)]
         if (
