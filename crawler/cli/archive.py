@@ -27,7 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crawler.cli.common import FatalError, UsageError, say, settings_from, when_option
+from crawler.cli.common import (
+    FatalError,
+    UsageError,
+    parsed_option,
+    say,
+    settings_from,
+    when_option,
+)
 from crawler.runner import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 
@@ -389,21 +396,11 @@ def _open_index(text: str | None, command: str, args: argparse.Namespace) -> _Op
     return _Opened(reader.index, lambda: reader)
 
 
-def _timestamp(value: str | None, option: str) -> str | None:
-    from storage.cdxj import check_timestamp
-
-    if value is None:
-        return None
-    try:
-        return check_timestamp(value)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-
-
 def cmd_lookup(args: argparse.Namespace) -> int:
-    from storage.cdxj import CdxjFormatError
+    from storage.cdxj import CdxjFormatError, check_timestamp
 
-    from_ts, to_ts = _timestamp(args.from_ts, "--from"), _timestamp(args.to_ts, "--to")
+    from_ts = parsed_option(args.from_ts, "--from", check_timestamp)
+    to_ts = parsed_option(args.to_ts, "--to", check_timestamp)
     opened = _open_index(args.archive, "lookup", args)
     found = 0
     try:
@@ -438,10 +435,10 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from storage.cdxj import CdxjFormatError
+    from storage.cdxj import CdxjFormatError, check_timestamp
     from storage.warcread import ArchiveReadError
 
-    at = _timestamp(args.at, "--at")
+    at = parsed_option(args.at, "--at", check_timestamp)
     opened = _open_index(args.archive, "get", args)
     try:
         capture = opened.index.closest(_matching_urls(opened, args.url, "get")[0], at)

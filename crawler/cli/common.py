@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, TypeVar
 
 import structlog
 
@@ -16,6 +17,7 @@ from crawler.pipeline.workers import start_fork_server
 from crawler.runner import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_STORAGE, RunSummary
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -30,17 +32,21 @@ def say(command: str, message: object) -> None:
     print(f"crawler {command}: {message}", file=sys.stderr)
 
 
-def when_option(value: str | None, option: str) -> datetime | None:
-    """A date option (--since, --until) read by the one date parser; a bad one is a usage error
-    naming the option."""
-    from crawler.dates import parse_when
-
+def parsed_option(value: str | None, option: str, parse: Callable[[str], T]) -> T | None:
+    """An option's value read by `parse`; its ValueError is a usage error naming the option."""
     if value is None:
         return None
     try:
-        return parse_when(value)
+        return parse(value)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
+
+
+def when_option(value: str | None, option: str) -> datetime | None:
+    """A date option (--since, --until) read by the one date parser."""
+    from crawler.dates import parse_when
+
+    return parsed_option(value, option, parse_when)
 
 
 def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Any:
