@@ -34,6 +34,8 @@ from storage.archive_index import closed_warcs, index_path, update_index
 from storage.cdxj import CdxjIndex, CDXJIndexer, CompressedWriter, by_closeness, check_timestamp
 from storage.files import OPEN_SUFFIX
 from storage.jsonl import iter_json_file
+from storage.scan import scan_warc
+from storage.sources import WarcSource
 from storage.warcread import ArchiveReadError, StrictRecordIterator
 
 WACZ_VERSION = "1.1.1"
@@ -298,8 +300,9 @@ def export_archive(
         by_base[base] = name
     filtered = wanted is not None or since is not None
     if filtered:
-        chosen = _files_of_pages(root, files, by_base, since, wanted, problem)
-        chosen |= _files_of_requisites(root, files, chosen, since, wanted)
+        index = CdxjIndex(index_path(root))
+        chosen, pages = _files_of_pages(root, index, files, by_base, since, wanted, problem)
+        chosen |= _files_of_requisites(index, files, chosen, pages)
         if not chosen:
             raise WaczError("no archived page matches --since/--source: nothing to export")
     else:
@@ -336,12 +339,14 @@ def export_archive(
     return report
 
 
-def _files_of_pages(root: Path, files: dict[str, Path], by_base: dict[str, str], since: str | None,
-                    sources: set[str] | None, problem: Callable[[str], None]) -> set[str]:
+def _files_of_pages(root: Path, index: CdxjIndex, files: dict[str, Path], by_base: dict[str, str],
+                    since: str | None, sources: set[str] | None,
+                    problem: Callable[[str], None]) -> tuple[set[str], dict[str, str]]:
     """The WARC files holding the selected pages: the payload's response record (the JSON
-    line's `warc`) and the record the fetch wrote (a revisit may live in a later file)."""
-    index = CdxjIndex(index_path(root))
+    line's `warc`) and the record the fetch wrote (a revisit may live in a later file); and
+    the pages' URLs with when each was fetched."""
     chosen: set[str] = set()
+    pages: dict[str, str] = {}
     for line in iter_json_lines(root, lambda _text: None):  # problems are reported when pages are written
         if not _selected(line, since, sources) or not line.get("warc"):
             continue
@@ -351,30 +356,26 @@ def _files_of_pages(root: Path, files: dict[str, Path], by_base: dict[str, str],
             continue
         chosen.add(name)
         try:
-            ts = iso_date_to_timestamp(line["fetched_at"])
-            for capture in index.lookup(line.get("final_url") or line["url"], ts, ts):
+            url, ts = line.get("final_url") or line["url"], iso_date_to_timestamp(line["fetched_at"])
+            pages[url] = ts
+            for capture in index.lookup(url, ts, ts):
                 if capture.filename in files:
                     chosen.add(capture.filename)
         except (KeyError, ValueError):
             continue
-    return chosen
+    return chosen, pages
 
 
 WARC_NAME = re.compile(r"^(.+)-\d{14}-(\d{5})-([^-]+)-(\d+)\.warc(?:\.gz)?$")
 
 
-def _files_of_requisites(root: Path, files: dict[str, Path], chosen: set[str], since: str | None,
-                         sources: set[str] | None) -> set[str]:
+def _files_of_requisites(index: CdxjIndex, files: dict[str, Path], chosen: set[str],
+                         pages: dict[str, str]) -> set[str]:
     """The WARC files holding the selected pages' requisites, which a later crawl's revisits, file
     rotation or a shared stylesheet fetched for another page may have put in files of their own:
     the URLs each page's metadata record lists, and those a listed stylesheet's record lists (its
-    fonts and images), each at its capture nearest the page's, with the original of a revisit."""
-    index = CdxjIndex(index_path(root))
-    pages: dict[str, str] = {}  # the selected pages' URLs -> when they were fetched
-    for line in iter_json_lines(root, lambda _text: None):
-        if _selected(line, since, sources) and line.get("warc") and line.get("fetched_at"):
-            with contextlib.suppress(ValueError):
-                pages[line.get("final_url") or line["url"]] = iso_date_to_timestamp(line["fetched_at"])
+    fonts and images), each at its capture nearest the page's (`pages`: URL -> when fetched),
+    with the original of a revisit."""
     lists: dict[str, set[str]] = {}  # a capture's URL -> the requisites its metadata records list
     scanned: set[str] = set()
     found = set(chosen)
@@ -386,7 +387,7 @@ def _files_of_requisites(root: Path, files: dict[str, Path], chosen: set[str], s
             for read in (name, following.get(name)):
                 if read is not None and read not in scanned:
                     scanned.add(read)
-                    for url, listed in _requisite_lists(files[read]):
+                    for url, listed in _requisite_lists(read, files[read]):
                         lists.setdefault(url, set()).update(listed)
         wanted = dict(pages)  # every requisite URL of the pages, with its page's fetch time
         todo = list(pages.items())
@@ -413,19 +414,15 @@ def _following_files(files: dict[str, Path]) -> dict[str, str]:
             if (key := (*run, f"{int(serial) + 1:05d}")) in runs}
 
 
-def _requisite_lists(path: Path) -> Iterator[tuple[str, list[str]]]:
+def _requisite_lists(name: str, path: Path) -> Iterator[tuple[str, list[str]]]:
     """(URL, requisite URLs) of each metadata record in a WARC file that lists requisites (a
-    damaged file yields what precedes the damage; the damage itself is reported later)."""
-    with contextlib.suppress(ArchiveReadError, OSError), path.open("rb") as fh:
-        records = StrictRecordIterator(fh, str(path))
-        for record in records:
-            if record.rec_type != "metadata":
-                continue
-            listed = [value.split(" ", 1)[0] for key, _, value in
-                      (field.partition(": ") for field in record.content_stream().read().decode("utf-8", "replace").splitlines())
-                      if key == "requisite" and value]
-            if listed:
-                yield record.rec_headers.get_header("WARC-Target-URI"), listed
+    damaged part is passed over; it is reported when the file is checked)."""
+    for item in scan_warc(WarcSource(name, path)):
+        if isinstance(item, ArchiveReadError) or item.rec_type != "metadata" or not item.target_uri:
+            continue
+        listed = [value.split(" ", 1)[0] for key, value in item.fields if key == "requisite" and value]
+        if listed:
+            yield item.target_uri, listed
 
 
 def _capture_files(index: CdxjIndex, url: str, ts: str) -> set[str]:
