@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from storage.files import OPEN_SUFFIX
 from storage.jsonl import iter_json_file
 from storage.scan import scan_warc
 from storage.sources import WarcSource
+from storage.warc import WARC_NAME
 from storage.warcread import ArchiveReadError, StrictRecordIterator
 
 WACZ_VERSION = "1.1.1"
@@ -364,9 +364,6 @@ def _files_of_pages(root: Path, index: CdxjIndex, files: dict[str, Path], by_bas
         except (KeyError, ValueError):
             continue
     return chosen, pages
-
-
-WARC_NAME = re.compile(r"^(.+)-\d{14}-(\d{5})-([^-]+)-(\d+)\.warc(?:\.gz)?$")
 
 
 def _files_of_requisites(index: CdxjIndex, files: dict[str, Path], chosen: set[str],

@@ -6,6 +6,7 @@ Knows nothing of Scrapy: the crawler hands over plain values (`HttpExchange`).
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +24,8 @@ from storage.files import OPEN_SUFFIX, finish_open_file, utc_stamp
 
 WARC_VERSION = "WARC/1.1"
 WARC_SUFFIX = ".warc.gz"
+# the name RotatingWarcWriter gives its files: prefix, serial (the order it opened them in), host, pid
+WARC_NAME = re.compile(r"^(.+)-\d{14}-(\d{5})-([^-]+)-(\d+)\.warc(?:\.gz)?$")
 # gzip's own default: files within 2% of level 9's size at about a third of its CPU (zlib-ng)
 DEFAULT_GZIP_LEVEL = 6
 PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
