@@ -34,6 +34,7 @@ from crawler.extract.requisites import (
     page_requisites,
 )
 from crawler.pipeline.items import failure_reason
+from crawler.pipeline.records import requisite_fields
 
 # requisites go before the articles still waiting (0), after discovery (50, 100): a page's
 # requisites are fetched soon after it, so an interrupted crawl leaves mostly whole pages
@@ -63,6 +64,10 @@ class RequisiteFetcher:
         self.kinds = config.kinds
         self.note = note  # (key, text) -> None: a limit reached, said once in the summary
         self._budgets: dict[str, _Budget] = {}
+
+    @property
+    def session(self) -> ArchiveSession | None:
+        return self.crawler.get_extension(ArchiveSession) if self.crawler is not None else None
 
     @property
     def enabled(self) -> bool:
@@ -152,17 +157,17 @@ class RequisiteFetcher:
     def _list(self, response: Response, found: list[Any]) -> None:
         """A stylesheet's own requisites (its fonts, backgrounds, imports) in a metadata record of
         its capture, as a page's are in the page's: what export-wacz follows to pack a page whole."""
-        session = self.crawler.get_extension(ArchiveSession) if self.crawler is not None else None
+        session = self.session
         record_id = (response.meta.get(meta.CAPTURE) or {}).get("record_id")
         if found and session is not None and record_id:
-            session.write_metadata_soon(response.url, record_id, [("requisite", f"{url} {kind}") for url, kind in found])
+            session.write_metadata_soon(response.url, record_id, requisite_fields(found))
 
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         self._count(request.meta, "failed", request.url, failure_reason(failure), detail=str(failure.value))
 
     def _count(self, facts: Any, outcome: str, url: str, reason: str | None = None, detail: str = "") -> None:
-        session = self.crawler.get_extension(ArchiveSession) if self.crawler is not None else None
+        session = self.session
         if session is not None:
             session.outcomes.add_requisite(outcome, url, reason, detail)
             page = (facts.get(meta.REQUISITE) or {}).get("page") or url

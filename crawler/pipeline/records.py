@@ -120,5 +120,10 @@ def capture_metadata(record: dict[str, Any], requisites: Any = ()) -> list[tuple
         fields.append(("text-digest", record["text_digest"]))
     fields.append(("extractor", f"{record['extractor']['name']}/{record['extractor']['version']}"))
     fields += [("outlink", link) for link in record.get("links") or []]
-    fields += [("requisite", f"{url} {kind}") for url, kind in requisites or ()]
-    return fields
+    return fields + requisite_fields(requisites or ())
+
+
+def requisite_fields(requisites: Any) -> list[tuple[str, str]]:
+    """The metadata fields listing a capture's requisites (``(url, kind)`` pairs): a page's,
+    or a stylesheet's own; export-wacz follows them."""
+    return [("requisite", f"{url} {kind}") for url, kind in requisites]
