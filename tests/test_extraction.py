@@ -672,6 +672,40 @@ def test_time_of_day_and_offset_are_kept() -> None:
     assert extract(bare, "https://example.org/a")["published"] == "2024-03-07"
 
 
+
+def test_a_bare_declared_date_takes_the_time_another_declaration_gives() -> None:
+    article = f"<article><h1>Abwärme aus Rechenzentren</h1>{DE_PARAGRAPHS}</article>"
+    # JSON-LD with the day only, the Open Graph tag with the time: the time is kept
+    both = page(ld({"@type": "NewsArticle", "datePublished": "2024-05-01"})
+                + '<meta property="article:published_time" content="2024-05-01T19:20:36+02:00">', article)
+    assert extract(both, "https://example.org/a")["published"] == "2024-05-01T19:20:36+02:00"
+    # ... but not a time of another day
+    other = page(ld({"@type": "NewsArticle", "datePublished": "2024-05-01"})
+                 + '<meta property="article:published_time" content="2024-05-02T08:00:00+02:00">', article)
+    assert extract(other, "https://example.org/a")["published"] == "2024-05-01"
+    # RFC 2822, as feeds and some CMSs write their meta tags
+    rfc = page('<meta name="pubdate" content="Wed, 01 May 2024 19:20:00 +0200">', article)
+    assert extract(rfc, "https://example.org/a")["published"] == "2024-05-01T19:20:00+02:00"
+    # a zone name no parser knows (Java's "CEST"): the <time> element's offset wins
+    java = page(ld({"@type": "NewsArticle", "datePublished": "Fri Apr 28 19:20:36 CEST 2023"}),
+                article.replace("</h1>", '</h1><time datetime="2023-04-28T19:20:36+0200">28.04.</time>'))
+    assert extract(java, "https://example.org/a")["published"] == "2023-04-28T19:20:36+02:00"
+    # the modified time from microdata when JSON-LD and meta give none
+    micro = page("", article.replace(
+        "</h1>", '</h1><meta itemprop="datePublished" content="2024-05-01T19:20:00+02:00">'
+                 '<meta itemprop="dateModified" content="2024-05-03T10:00:00+02:00">'))
+    result = extract(micro, "https://example.org/a")
+    assert result["published"] == "2024-05-01T19:20:00+02:00"
+    assert result["modified"] == "2024-05-03T10:00:00+02:00"
+
+
+def test_a_social_handle_in_the_author_meta_is_not_a_name() -> None:
+    article = f"<article><h1>Abwärme aus Rechenzentren</h1>{DE_PARAGRAPHS}</article>"
+    handle = page('<meta name="author" content="@janesmith">', article)
+    assert extract(handle, "https://example.org/a")["authors"] == []
+    named = page('<meta name="author" content="Jane Smith">', article)
+    assert extract(named, "https://example.org/a")["authors"] == ["Jane Smith"]
+
 @pytest.mark.parametrize(
     "declaration",
     [

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -113,17 +114,25 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
         raw_title = h1  # trafilatura took the h1 as it runs, its kicker glued to the headline
     title = clean_title(raw_title or h1, site_name, canonical or url, h1)
 
-    precise = (
-        _iso(ld.get("datePublished"))
-        or _iso(_first(names, META_PUBLISHED))
-        or _iso(_first_value(MICRODATA_PUBLISHED(tree)))
-    )
+    declared = [
+        _iso(ld.get("datePublished")),
+        _iso(_first(names, META_PUBLISHED)),
+        *(_iso(v) for v in MICRODATA_PUBLISHED(tree)[:5]),
+    ]
+    precise = next((d for d in declared if d), None)
     found = None if precise else _find_date(tree, canonical or url, options.date_extensive)
     # The article's own JSON-LD/meta/microdata timestamp wins; then a date the CMS appends to
     # the title ("... | DW | 28.04.2023"); htmldate only when the page declares nothing (its
     # original_date mode picks the oldest date on the page, often a related teaser's).
-    published = _with_time(tree, precise or _title_date(raw_title) or found)
-    modified = _iso(ld.get("dateModified")) or _iso(_first(names, META_MODIFIED))
+    published = _with_time(tree, precise or _title_date(raw_title) or found, declared)
+    modified = _with_time(
+        tree,
+        _iso(ld.get("dateModified"))
+        or _iso(_first(names, META_MODIFIED))
+        or _iso(_first_value(MICRODATA_MODIFIED(tree))),
+        [_iso(_first(names, META_MODIFIED)), *(_iso(v) for v in MICRODATA_MODIFIED(tree)[:5])],
+        time_elements=False,
+    )
 
     language, language_source = _declared_language(tree, names, ld)
     tags = _tags(doc.tags, ld.get("keywords"))
@@ -197,7 +206,7 @@ META_AUTHORS = (
 )
 URL_OR_NUMBER = re.compile(r"^(?:https?://.*|[\d\W]+)$")
 # a user handle ("aligharib" in article:author): one lower-case token (agencies aside)
-HANDLE = re.compile(r"^[a-z0-9_.-]+$")
+HANDLE = re.compile(r"^@[\w.]+$|^[a-z0-9_.-]+$")  # a social handle or a login, not a name
 
 
 def _meta_authors(names: dict[str, str]) -> list[str]:
@@ -217,6 +226,9 @@ def _meta_authors(names: dict[str, str]) -> list[str]:
 MICRODATA_PUBLISHED = etree.XPath(
     './/*[@itemprop="datePublished"]/@datetime | .//*[@itemprop="datePublished"]/@content'
 )
+MICRODATA_MODIFIED = etree.XPath(
+    './/*[@itemprop="dateModified"]/@datetime | .//*[@itemprop="dateModified"]/@content'
+)
 TIME_ELEMENTS = etree.XPath(".//body//time/@datetime")
 
 
@@ -224,16 +236,25 @@ def _first_value(values: list[str]) -> str | None:
     return next((v for v in values if v.strip()), None)
 
 
-def _with_time(tree: HtmlElement, published: str | None) -> str | None:
-    """A bare date made precise by the page's first ``<time datetime>`` of the same day that
-    gives a time (pages such as faz.net's put the time only there)."""
-    if not published or len(published) > 10:
-        return published
-    for value in TIME_ELEMENTS(tree)[:20]:
-        precise = _iso(value)
-        if precise and len(precise) > 10 and precise[:10] == published:
+def _with_time(
+    tree: HtmlElement,
+    day: str | None,
+    declared: list[str | None] = (),  # type: ignore[assignment]
+    *,
+    time_elements: bool = True,
+) -> str | None:
+    """A bare date made precise by another timestamp the page gives for the same day: a
+    second declaration (JSON-LD with the date only, article:published_time with the time),
+    or the first ``<time datetime>`` (pages such as faz.net's put the time only there)."""
+    if not day or len(day) > 10:
+        return day
+    candidates = [d for d in declared if d]
+    if time_elements:
+        candidates += [_iso(value) for value in TIME_ELEMENTS(tree)[:20]]
+    for precise in candidates:
+        if precise and len(precise) > 10 and precise[:10] == day:
             return precise
-    return published
+    return day
 
 
 def _find_date(tree: HtmlElement, url: str, extensive: bool) -> str | None:
@@ -430,17 +451,24 @@ def _iso(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     value = SPACED_OFFSET.sub(r"\1", value.strip())
+    has_time = ":" in value
     try:
         parsed = datetime.fromisoformat(
             value.replace("Z", "+00:00") if value.endswith("Z") else value
         )
+        has_time = len(value) > 10
     except ValueError:
-        return None
+        # RFC 2822, as feeds and some CMSs write it: "Wed, 01 May 2024 19:20:00 +0200"
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        # a zone it cannot read ("Fri Apr 28 19:20:36 CEST 2023", Java's default format):
+        # the day only, so that a timestamp with its offset elsewhere on the page wins
+        has_time = has_time and parsed.tzinfo is not None
     if parsed.year < 1990:
         return None
-    if len(value) <= 10:
-        return parsed.date().isoformat()
-    return parsed.isoformat()
+    return parsed.isoformat() if has_time else parsed.date().isoformat()
 
 
 def _canonical_url(tree: HtmlElement, url: str) -> str | None:
