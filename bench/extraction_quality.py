@@ -29,6 +29,11 @@ Mercury pages (``mercury_*``) are scored on text and title only: the Mercury fet
 their scripts and renamed ``<meta content>`` (see the corpus README), so their authors, dates
 and paywall cannot be read from the recorded bytes.
 
+After the tables, each title ours got wrong is listed with where the page declares the
+truth's headline and ours (og:title, twitter:title, <title>, the JSON-LD headline, the h1), and
+a count of the pages whose og:title words the headline otherwise than an h1 and a JSON-LD
+headline that agree, with how often the truth takes the one or the other.
+
 Plain trafilatura's metadata comes from ``bare_extraction(with_metadata=True)``, run apart
 from the timed call so the timing compares text extraction with default options.
 """
@@ -47,6 +52,7 @@ import sys
 import time
 import unicodedata
 import warnings
+from html import unescape as html_unescape
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,6 +294,13 @@ def evaluate_page(
             "language": truth.get("language"),
         },
     }
+    if truth.get("title"):
+        declared = declared_headlines(body)
+        row["title_sources"] = {
+            "truth": headline_sources(truth["title"], declared),
+            "ours": headline_sources(ours["title"], declared),
+            "social_differs": social_title_differs(declared),
+        }
     for name, (res, cpu) in results.items():
         row[name] = score(res, truth)
         row["cpu_" + name] = cpu
@@ -296,6 +309,55 @@ def evaluate_page(
 
 
 FIELDS = ("title", "authors", "published", "paywalled", "language")
+
+TITLE_SUFFIX = re.compile(r"^\s*[|–—\-:·•»]")
+
+
+def declared_headlines(body: bytes) -> dict[str, list[str]]:
+    """Every headline the page declares for itself, by where it declares it."""
+    tree = trafilatura.utils.load_html(body)
+    found: dict[str, list[str]] = defaultdict(list)
+    if tree is None:
+        return found
+    for key, xpath in (
+        ("og:title", '//meta[@property="og:title"]/@content'),
+        ("twitter:title", '//meta[@name="twitter:title" or @property="twitter:title"]/@content'),
+        ("<title>", "//head/title/text()"),
+        ("h1", "//h1"),
+    ):
+        for value in tree.xpath(xpath)[:3]:
+            text = value.text_content() if hasattr(value, "text_content") else str(value)
+            found[key].append(" ".join(text.split()))
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        for headline in re.findall(r'"headline"\s*:\s*"((?:[^"\\]|\\.)*)"', script):
+            with_escapes = json.loads(f'"{headline}"') if "\\" in headline else headline
+            found["JSON-LD headline"].append(html_unescape(with_escapes))
+    return found
+
+
+def social_title_differs(declared: dict[str, list[str]]) -> bool:
+    """og:title words the headline otherwise than the h1 and the JSON-LD headline, which agree."""
+    og, h1, ld = (declared.get(k) for k in ("og:title", "h1", "JSON-LD headline"))
+    if not (og and h1 and ld):
+        return False
+    key = norm(h1[0])
+    return key == norm(ld[0]) and not headline_sources(h1[0], {"og": og[:1]})
+
+
+def headline_sources(title: str | None, declared: dict[str, list[str]]) -> list[str]:
+    """Where the page declares this title: as it stands, or before a site suffix."""
+    if not title:
+        return []
+    want = norm(title).strip(" \"'“”„")
+    return sorted(
+        key
+        for key, values in declared.items()
+        if any(
+            (v := norm(value).strip(" \"'“”„")) == want
+            or (v.startswith(want) and TITLE_SUFFIX.match(v[len(want):]))
+            for value in values
+        )
+    )
 
 
 def warm_up(truth_files: list[Path], extract: Any, options: Any) -> None:
@@ -490,9 +552,33 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ours per page: CPU ratio median {o['time_ratio_median']:.2f}, max {o['time_ratio_max']:.2f}"
     )
+    print_title_misses(rows)
     if args.json:
         args.json.write_text(json.dumps({"pages": rows, **result}, indent=1, ensure_ascii=False))
     return 0
+
+
+def print_title_misses(rows: list[dict[str, Any]]) -> None:
+    """Each title ours got wrong, with where the page declares the truth's and ours: two
+    headlines of the same page (a social title against the one on the page) are a choice the
+    truth made one way or the other, not a wrong headline."""
+    misses = [r for r in rows if "title_sources" in r and not r["ours"].get("title")]
+    if misses:
+        print(f"\n== titles ours got wrong: {len(misses)} ==   (where the page declares each one)")
+    both = 0
+    for r in misses:
+        truth, ours = r["title_sources"]["truth"], r["title_sources"]["ours"]
+        both += bool(truth and ours)
+        print(f"{r['page'][:50]:50}  truth: {', '.join(truth) or 'nowhere':32}  "
+              f"ours: {', '.join(ours) or 'nowhere'}")
+    if misses:
+        print(f"{both} of {len(misses)}: the truth and ours are both headlines the page declares")
+    split = [r for r in rows if r.get("title_sources", {}).get("social_differs")]
+    social = sum("og:title" in r["title_sources"]["truth"] for r in split)
+    print(
+        f"pages whose og:title differs from an h1 and JSON-LD headline that agree: {len(split)}; "
+        f"the truth takes og:title on {social}, the other headline on {len(split) - social}"
+    )
 
 
 if __name__ == "__main__":
