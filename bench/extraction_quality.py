@@ -52,9 +52,9 @@ import sys
 import time
 import unicodedata
 import warnings
-from html import unescape as html_unescape
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
