@@ -825,3 +825,33 @@ def test_corpus_leftovers_are_gone(name: str, leftover: str) -> None:
     paragraphs = truth["text"].split("\n\n")  # the body stays
     kept = sum(squash(p)[:80] in squash(result["text"]) for p in paragraphs)
     assert kept >= 0.8 * len(paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("leftover", "lang", "where"),
+    [
+        # the author's addresses after the article (Postmedia: "• Email: ... | Twitter: ...")
+        ("<p>• Email: jdoe@example.com | Twitter: @jdoe</p>", "en", "end"),
+        ("<p>Contact the author: jane.doe@example-news.com</p>", "en", "end"),
+        # a call to follow the site on social media
+        ("<p>Follow us on Twitter and Facebook for the latest news.</p>", "en", "end"),
+        # a pointer to another article: its label inline before its one link
+        ("<p><strong>Read more:</strong> <a href='/other'>Why the port strike keeps spreading</a></p>",
+         "en", "middle"),
+        # the update line under the headline, with a dash left from its markup (faz.net)
+        ("<p>- -Aktualisiert am 28.04.2023 - 19:20</p>", "de", "start"),
+        ("<p>Updated: May 1, 2024, 7:20 PM EDT</p>", "en", "start"),
+    ],
+)
+def test_leftovers_of_the_page_around_the_article_are_left_out(leftover: str, lang: str, where: str) -> None:
+    body = EN_PARAGRAPHS if lang == "en" else DE_PARAGRAPHS
+    halves = body.split("</p>", 3)
+    middle = "</p>".join(halves[:3]) + "</p>" + leftover + halves[3]
+    article = {"start": leftover + body, "middle": middle, "end": body + leftover}[where]
+    html = page("<title>Port strike</title>", f"<article><h1>Port strike spreads</h1>{article}</article>", lang)
+    result = extract(html, "https://example.org/news/port-strike")
+    words = re.sub(r"<[^>]+>", " ", leftover).split()
+    assert " ".join(words[-3:]) not in result["text"]
+    # every paragraph of the article stays
+    for paragraph in re.findall(r"<p>(.*?)</p>", body):
+        assert paragraph[:60] in result["text"]

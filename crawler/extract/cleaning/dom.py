@@ -612,6 +612,13 @@ def _by_headings(pruner: _Pruner, scan: PageScan, rules: Rules) -> None:
                 break
             box = parent
             parent = box.getparent()
+        label_of = heading.getparent()
+        if box is heading and label_of is not None and label_of.tag in ("p", "li"):
+            # a label inline before its one link ("<p><b>Read more:</b> <a>...</a></p>"):
+            # the paragraph is the pointer, not the label alone
+            density, count = _link_density(label_of, skip=heading)
+            if count >= 1 and density >= TEASER_LIST_DENSITY and not pruner.protected(label_of):
+                box = label_of
         if box is heading:
             sibling = heading.getnext()
             if sibling is not None and isinstance(sibling.tag, str):
