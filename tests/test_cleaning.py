@@ -227,6 +227,13 @@ def test_literal_prefixes() -> None:
         ("By Tuesday, the government will decide", None),
         ("Von der Leyen sprach in Brüssel über die Agrarpolitik", None),
         ("By signing up you agree to our Terms of Use", None),
+        # where the author wrote from, a role, whose material was used: not authors
+        ("By Jane Smith in London", ["Jane Smith"]),
+        ("Von Anna Schmidt aus Kiew", ["Anna Schmidt"]),
+        ("By Jane Smith, Senior Correspondent", ["Jane Smith"]),
+        ("Von Anna Schmidt mit Material von dpa", ["Anna Schmidt"]),
+        ("By Jane Smith and Tom Brown; additional reporting by Ali Khan", ["Jane Smith", "Tom Brown"]),
+        ("By the time the vote came in London, it was late", None),
     ],
 )
 def test_bylines(line: str, names: list[str] | None) -> None:

@@ -855,3 +855,9 @@ def test_leftovers_of_the_page_around_the_article_are_left_out(leftover: str, la
     # every paragraph of the article stays
     for paragraph in re.findall(r"<p>(.*?)</p>", body):
         assert paragraph[:60] in result["text"]
+
+
+def test_a_role_after_the_name_in_the_byline_is_no_second_author() -> None:
+    article = f"<article><h1>Port strike spreads</h1><div class='byline'>Jane Smith, Senior Correspondent</div>{EN_PARAGRAPHS}</article>"
+    result = extract(page("<title>Port strike</title>", article), "https://example.org/news/port-strike")
+    assert result["authors"] == ["Jane Smith"]

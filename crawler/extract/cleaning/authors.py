@@ -128,8 +128,9 @@ def dom_authors(
         if names:
             return names
         chunks = [c.strip(" .:") for c in NAME_SPLIT.split(text) if c.strip(" .:")]
-        if chunks and all(_is_name(c, rules.agencies) for c in chunks):
-            return chunks
+        names = [c for c in chunks if not ROLE_WORDS.search(c)]  # "X, Senior Correspondent"
+        if names and all(_is_name(c, rules.agencies) for c in names):
+            return names
     return []
 
 
@@ -197,11 +198,29 @@ def _is_publisher(name: str, publishers: list[str | None]) -> bool:
     )
 
 
+# a role after the name ("Jane Smith, Senior Correspondent", "Anna Muster, Redakteurin"): a
+# byline's description of the author, not a second author
+ROLE_WORDS = re.compile(
+    r"\b(?:correspondent|writer|editor|reporter|columnist|contributor|journalist|producer|analyst|"
+    r"staff|bureau|chief|senior|deputy|contributing|"
+    r"(?:chef)?redakteur(?:in)?|korrespondent(?:in)?|autor(?:in)?|kolumnist(?:in)?|volontär(?:in)?)\b",
+    re.IGNORECASE,
+)
+# where the author wrote from, or whose material was used, after the names: "By Jane Smith in
+# London", "Von Anna Muster aus Kiew", "Von Anna Muster mit Material von dpa", "... with
+# additional reporting by ..."
+BYLINE_TAIL = re.compile(
+    r"\s+(?:(?:in|aus|from|reporting from)\s+(?=[A-ZÀ-Þ])|mit material\b|with (?:additional )?reporting\b"
+    r"|additional reporting\b).*$",
+    re.IGNORECASE,
+)
+
+
 def _is_name(chunk: str, agencies: frozenset[str]) -> bool:
     words = chunk.split()
     if chunk.casefold() in agencies or HAN_NAME.match(chunk):
         return True
-    if not 2 <= len(words) <= 5:
+    if not 2 <= len(words) <= 5 or ROLE_WORDS.search(chunk):
         return False
     capitalised = 0
     for word in words:
@@ -222,7 +241,7 @@ def parse_byline(text: str, rules: Rules | None = None) -> list[str] | None:
     match = rules.byline.match(text)
     if not match:
         return None
-    rest = re.split(r"\s+[|•·–—-]\s+|\s*\(", match.group("rest"))[0]
+    rest = BYLINE_TAIL.sub("", re.split(r"\s+[|•·–—-]\s+|\s*\(", match.group("rest"))[0])
     names: list[str] = []
     for chunk in NAME_SPLIT.split(rest):
         chunk = chunk.strip(" .:")
