@@ -114,25 +114,19 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
         raw_title = h1  # trafilatura took the h1 as it runs, its kicker glued to the headline
     title = clean_title(raw_title or h1, site_name, canonical or url, h1)
 
-    declared = [
-        _iso(ld.get("datePublished")),
-        _iso(_first(names, META_PUBLISHED)),
-        *(_iso(v) for v in MICRODATA_PUBLISHED(tree)[:5]),
-    ]
+    declared = _declared_dates(
+        tree, [_iso(ld.get("datePublished")), _iso(_first(names, META_PUBLISHED))], MICRODATA_PUBLISHED
+    )
     precise = next((d for d in declared if d), None)
     found = None if precise else _find_date(tree, canonical or url, options.date_extensive)
     # The article's own JSON-LD/meta/microdata timestamp wins; then a date the CMS appends to
     # the title ("... | DW | 28.04.2023"); htmldate only when the page declares nothing (its
     # original_date mode picks the oldest date on the page, often a related teaser's).
     published = _with_time(tree, precise or _title_date(raw_title) or found, declared)
-    modified = _with_time(
-        tree,
-        _iso(ld.get("dateModified"))
-        or _iso(_first(names, META_MODIFIED))
-        or _iso(_first_value(MICRODATA_MODIFIED(tree))),
-        [_iso(_first(names, META_MODIFIED)), *(_iso(v) for v in MICRODATA_MODIFIED(tree)[:5])],
-        time_elements=False,
+    declared = _declared_dates(
+        tree, [_iso(ld.get("dateModified")), _iso(_first(names, META_MODIFIED))], MICRODATA_MODIFIED
     )
+    modified = _with_time(tree, next((d for d in declared if d), None), declared, time_elements=False)
 
     language, language_source = _declared_language(tree, names, ld)
     tags = _tags(doc.tags, ld.get("keywords"))
@@ -234,6 +228,14 @@ TIME_ELEMENTS = etree.XPath(".//body//time/@datetime")
 
 def _first_value(values: list[str]) -> str | None:
     return next((v for v in values if v.strip()), None)
+
+
+def _declared_dates(tree: HtmlElement, declared: list[str | None], microdata: etree.XPath) -> list[str | None]:
+    """The timestamps JSON-LD and meta tags give, then microdata's when none of those has a
+    time of day (a search of the whole tree: only when it can add something)."""
+    if any(d and len(d) > 10 for d in declared):
+        return declared
+    return [*declared, *(_iso(v) for v in microdata(tree)[:5])]
 
 
 def _with_time(
