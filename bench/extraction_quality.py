@@ -18,7 +18,8 @@ For every page with ground truth (``*.truth.json``):
   and case included: "dpa" is not "Dpa"); published (to the minute where the truth has a
   time of day, converted to UTC when both sides give an offset; the day otherwise); paywalled
   (the publisher's declaration: JSON-LD isAccessibleForFree false on the article or one of its
-  parts, read here with json.loads, or a hand-checked entry in the fixes file); language;
+  parts, read here with json.loads, or the Open Graph article:content_tier "locked", or a
+  hand-checked entry in the fixes file); language;
 - CPU time per page of ``crawler.extract.article.extract`` (this checkout's, whatever is
   installed) and of plain
   ``trafilatura.extract(html, url=url)`` with default options (min of --repeat runs).
@@ -173,9 +174,16 @@ def same_published(pred: str | None, truth: str) -> bool:
     )
 
 
+CONTENT_TIER = re.compile(rb"""<meta[^>]+property=["']article:content_tier["'][^>]+content=["'](\w+)""", re.I)
+
+
 def declared_paywall(html: bytes) -> bool | None:
-    """The publisher's own word in JSON-LD: False/True from isAccessibleForFree on any node
-    (the article or one of its hasPart sections), None when no node says."""
+    """The publisher's own word: True where the Open Graph tier is "locked"; else False/True
+    from JSON-LD isAccessibleForFree on any node (the article or one of its hasPart sections);
+    None when nothing says."""
+    tier = CONTENT_TIER.search(html)
+    if tier and tier.group(1).lower() == b"locked":
+        return True
     found = None
     for block in LD_BLOCK.findall(html.decode("utf-8", "replace")):
         try:

@@ -706,6 +706,7 @@ def test_a_social_handle_in_the_author_meta_is_not_a_name() -> None:
     named = page('<meta name="author" content="Jane Smith">', article)
     assert extract(named, "https://example.org/a")["authors"] == ["Jane Smith"]
 
+
 @pytest.mark.parametrize(
     "declaration",
     [
@@ -722,6 +723,13 @@ def test_publisher_declared_paywall_with_the_whole_text(declaration: dict) -> No
     assert (result["paywalled"], result["teaser"], result["reason"]) == (True, False, None)
     free = html.replace(b"isAccessibleForFree", b"isAccessible")
     assert extract(free, "https://news.example.org/a")["paywalled"] is False
+
+
+def test_the_open_graph_content_tier_locked_is_a_declared_paywall() -> None:
+    body = f"<article><h1>Port strike</h1>{EN_PARAGRAPHS}</article>"
+    for tier, paywalled in (("locked", True), ("metered", False), ("free", False)):
+        html = page(f'<meta property="article:content_tier" content="{tier}">', body)
+        assert extract(html, "https://news.example.org/a")["paywalled"] is paywalled, tier
 
 
 def test_cdata_wrapped_json_ld_is_read() -> None:

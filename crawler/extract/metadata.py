@@ -162,7 +162,9 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
     )
     return Metadata(
         fields=fields,
-        not_free=ld.get("not_free", False),
+        # the Open Graph tier Facebook and Google read: "locked" is behind the paywall
+        # ("metered" pages are free up to a count, "free" ones always)
+        not_free=ld.get("not_free", False) or names.get("article:content_tier", "").lower() == "locked",
         publishers=publishers,
         authors=sources,
         headlines=tuple(h for h in (h1, h1_plain) if h),
