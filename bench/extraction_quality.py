@@ -174,7 +174,7 @@ def same_published(pred: str | None, truth: str) -> bool:
     )
 
 
-CONTENT_TIER = re.compile(rb"""<meta[^>]+property=["']article:content_tier["'][^>]+content=["'](\w+)""", re.I)
+CONTENT_TIER = re.compile(rb"""<meta[^>]+property=["']article:content_tier["'][^>]+content=["'](\w+)""", re.IGNORECASE)
 
 
 def declared_paywall(html: bytes) -> bool | None:
