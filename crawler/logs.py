@@ -23,8 +23,10 @@ _json_mode = False
 QUIET_BELOW_DEBUG = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt",
                      "scrapy.crawler", "scrapy.statscollectors", "scrapy.extensions.logstats",
                      "scrapy.middleware", "scrapy.utils.log")
-# Our events a terminal shows in the printed summary instead (JSON logs keep them).
-SUMMARISED = frozenset({"no_article", "run_summary"})
+# Our events a terminal shows in the printed summary instead (JSON logs keep them): a page
+# without an article, a requisite that failed (counted by reason: a page's missing icons are
+# no news), the run's figures, and the search index brought up to date.
+SUMMARISED = frozenset({"no_article", "run_summary", "requisite_failed", "search_indexed"})
 BUG_HINT = "this looks like a bug; run again with --log-level DEBUG for the details"
 
 
