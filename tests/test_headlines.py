@@ -62,3 +62,19 @@ def test_a_kicker_of_the_title_alone_is_kept() -> None:
     result = extract(body, truth["url"], content_type="text/html")
     assert result["title"] == truth["title"]
     assert result["title"].count("Basketball-Euroleague") == 1
+
+
+@needs_corpus
+def test_a_kicker_above_the_h1_joins_the_headline_where_the_title_names_it() -> None:
+    # orf.at: <div class="keyword">Pilnacek-U-Ausschuss</div> just above the h1, and a <title>
+    # that gives both: "Pilnacek-U-Ausschuss: Debatte über ... - news.ORF.at"
+    body, truth = page("orf.at/mercury_1762108926494")
+    [kicker] = texts(body, '//div[@class="keyword"]')
+    [headline] = texts(body, "//h1")
+    result = extract(body, truth["url"], content_type="text/html")
+    assert result["title"] == f"{kicker}: {headline}"
+    # derstandard.at also sets a kicker above its h1, but its title, og:title and JSON-LD
+    # headline give the headline alone: so does the title
+    body, truth = page("derstandard.at/DerStandard_2024_05_03")
+    [headline, *_] = texts(body, "//h1")
+    assert extract(body, truth["url"], content_type="text/html")["title"] == headline

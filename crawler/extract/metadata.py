@@ -109,9 +109,11 @@ def read_metadata(tree: HtmlElement, url: str, options: ExtractOptions) -> Metad
     canonical = _canonical_url(tree, url)
     site_name = _site_name(doc.sitename, ld.get("publisher"), canonical or url)
     raw_title = _clean(doc.title)
-    h1, h1_plain = _h1(tree)
+    h1, h1_plain, kicked = _h1(tree)
     if h1 != h1_plain and raw_title and text_key(raw_title) == text_key(h1_plain):
         raw_title = h1  # trafilatura took the h1 as it runs, its kicker glued to the headline
+    elif kicked and text_key(kicked) in text_key(raw_title or _document_title(tree) or ""):
+        h1 = kicked  # the title names the kicker above the h1 with the headline (orf.at)
     title = clean_title(raw_title or h1, site_name, canonical or url, h1)
 
     declared = _declared_dates(
@@ -491,14 +493,36 @@ def _canonical_url(tree: HtmlElement, url: str) -> str | None:
 KICKER_CLASS = re.compile(r"kicker|topline|overline|dachzeile|eyebrow|roofline", re.IGNORECASE)
 
 
-def _h1(tree: HtmlElement) -> tuple[str | None, str | None]:
+def _h1(tree: HtmlElement) -> tuple[str | None, str | None, str | None]:
     """The first h1 as a reader sees it (a kicker set apart joined as "Kicker: Headline"),
-    and its text as it runs in the markup."""
+    its text as it runs in the markup, and the headline joined to a kicker just above the h1."""
     for h1 in H1_XPATH(tree):
         plain = _clean(h1.text_content())
         if plain and len(plain) > 5:
-            return _with_kicker(h1) or plain, plain
-    return None, None
+            return _with_kicker(h1) or plain, plain, _after_kicker(h1, plain)
+    return None, None, None
+
+
+def _document_title(tree: HtmlElement) -> str | None:
+    title = tree.find(".//head/title")
+    return _clean(title.text_content()) if title is not None else None
+
+
+# the kicker as the h1's own sibling just above it (orf.at: <div class="keyword">)
+SIBLING_KICKER_CLASS = re.compile(r"kicker|topline|overline|dachzeile|eyebrow|roofline|^keyword$", re.IGNORECASE)
+KICKER_MAX_CHARS = 60
+
+
+def _after_kicker(h1: HtmlElement, headline: str) -> str | None:
+    before = h1.getprevious()
+    while before is not None and not isinstance(before.tag, str):
+        before = before.getprevious()
+    if before is None or not SIBLING_KICKER_CLASS.search(before.get("class") or "") or before.find(".//a") is not None:
+        return None
+    kicker = _clean(before.text_content())
+    if not kicker or len(kicker) > KICKER_MAX_CHARS:
+        return None
+    return f"{kicker.rstrip(' :')}: {headline.lstrip(' :')}"
 
 
 def _with_kicker(h1: HtmlElement) -> str | None:
