@@ -869,3 +869,22 @@ def test_a_role_after_the_name_in_the_byline_is_no_second_author() -> None:
     article = f"<article><h1>Port strike spreads</h1><div class='byline'>Jane Smith, Senior Correspondent</div>{EN_PARAGRAPHS}</article>"
     result = extract(page("<title>Port strike</title>", article), "https://example.org/news/port-strike")
     assert result["authors"] == ["Jane Smith"]
+
+
+@pytest.mark.parametrize(
+    ("head", "byline", "authors"),
+    [
+        # a role or a desk given as the name, an address: no authors
+        (ld({"@type": "NewsArticle", "author": {"@type": "Person", "name": "Staff Reporter"}}), "", []),
+        (ld({"@type": "NewsArticle", "author": {"@type": "Person", "name": "jdoe@example.org"}}), "", []),
+        # the role after the name
+        (ld({"@type": "NewsArticle", "author": {"@type": "Person", "name": "Jane Smith, Political Editor"}}),
+         "", ["Jane Smith"]),
+        # an agency with the place it reported from, as the page shows it (theguardian.com)
+        ("", "<address class='byline'><span>Associated Press in Valencia</span></address>", ["Associated Press"]),
+    ],
+)
+def test_roles_addresses_and_places_are_not_names(head: str, byline: str, authors: list[str]) -> None:
+    article = f"<article><h1>Port strike spreads</h1>{byline}{EN_PARAGRAPHS}</article>"
+    result = extract(page(f"<title>Port strike</title>{head}", article), "https://example.org/news/port-strike")
+    assert result["authors"] == authors

@@ -127,7 +127,7 @@ def dom_authors(
         names = parse_byline(text, rules) or parse_byline(_from_prefix(text, rules), rules)
         if names:
             return names
-        chunks = [c.strip(" .:") for c in NAME_SPLIT.split(text) if c.strip(" .:")]
+        chunks = [c.strip(" .:") for c in NAME_SPLIT.split(BYLINE_TAIL.sub("", text)) if c.strip(" .:")]
         names = [c for c in chunks if not ROLE_WORDS.search(c)]  # "X, Senior Correspondent"
         if names and all(_is_name(c, rules.agencies) for c in names):
             return names
@@ -167,12 +167,13 @@ def choose_authors(
         out: list[str] = []
         for name in candidates:
             name = clean_name(name, rules)
-            if name and text_key(name) not in editor_keys and name not in out:
+            if (name and "@" not in name and text_key(name) not in editor_keys and name not in out
+                    and not _role_only(name)):
                 out.append(name)
         return out
 
-    def people(candidates: Iterable[str]) -> list[str]:
-        return [n for n in names(candidates) if not is_organisation(n, publishers)]
+    def person(name: str) -> bool:
+        return not is_organisation(name, publishers) and not ROLE_WORDS.search(name)
 
     declared = names(sources.ld_people)
     ld_people = [n for n in declared if not _is_publisher(n, publishers)]
@@ -183,10 +184,22 @@ def choose_authors(
     meta = names(sources.meta)
     for source in (*shown[:-1], lambda: meta, shown[-1]):
         found = names(source())
-        if any(not is_organisation(n, publishers) for n in found):
-            return people(found)
+        if any(person(n) for n in found):
+            return [n for n in found if person(n)]
         organisations = organisations or found
     return organisations
+
+
+# what a desk or a role is called around the role word ("Political Editor", "Staff Reporter")
+DESK_WORDS = frozenset({"political", "politics", "business", "economics", "foreign", "sports", "digital",
+                        "news", "online", "web", "the", "our", "a", "an", "of", "and"})
+
+
+def _role_only(name: str) -> bool:
+    """A role or a desk given as the author's name ("Staff Reporter", "Political Editor")."""
+    return bool(ROLE_WORDS.search(name)) and all(
+        ROLE_WORDS.fullmatch(word) or word.casefold() in DESK_WORDS for word in name.split()
+    )
 
 
 def _is_publisher(name: str, publishers: list[str | None]) -> bool:
