@@ -849,6 +849,14 @@ def test_corpus_leftovers_are_gone(name: str, leftover: str) -> None:
         # the update line under the headline, with a dash left from its markup (faz.net)
         ("<p>- -Aktualisiert am 28.04.2023 - 19:20</p>", "de", "start"),
         ("<p>Updated: May 1, 2024, 7:20 PM EDT</p>", "en", "start"),
+        # the agency's copyright under a syndicated story, a photo credit alone, an affiliate
+        # disclosure, a call for tips
+        ("<p>Copyright 2024 The Associated Press. All rights reserved. This material may not be "
+         "published, broadcast, rewritten or redistributed.</p>", "en", "end"),
+        ("<p>Photo by Jane Doe/Getty Images</p>", "en", "middle"),
+        ("<p>If you buy something using links in our stories, we may earn a commission. This helps "
+         "support our journalism.</p>", "en", "start"),
+        ("<p>Have a news tip? Email us at tips@example.org</p>", "en", "end"),
     ],
 )
 def test_leftovers_of_the_page_around_the_article_are_left_out(leftover: str, lang: str, where: str) -> None:
@@ -888,3 +896,15 @@ def test_roles_addresses_and_places_are_not_names(head: str, byline: str, author
     article = f"<article><h1>Port strike spreads</h1>{byline}{EN_PARAGRAPHS}</article>"
     result = extract(page(f"<title>Port strike</title>{head}", article), "https://example.org/news/port-strike")
     assert result["authors"] == authors
+
+
+def test_sentences_that_merely_mention_credits_or_commissions_are_prose() -> None:
+    from crawler.extract.cleaning.rules import paragraph_category
+
+    for prose in (
+        "Photo by the river, the mayor said, was the best part of the campaign he had run for years.",
+        "Copyright law in 2019 changed dramatically, said the professor, who argued that all rights "
+        "reserved clauses are obsolete.",
+        "We may earn a lot more from this deal, the chief executive told investors on Tuesday.",
+    ):
+        assert paragraph_category(prose) is None, prose
