@@ -851,11 +851,11 @@ def test_corpus_leftovers_are_gone(name: str, leftover: str) -> None:
         ("<p>Updated: May 1, 2024, 7:20 PM EDT</p>", "en", "start"),
         # the agency's copyright under a syndicated story, a photo credit alone, an affiliate
         # disclosure, a call for tips
-        ("<p>Copyright 2024 The Associated Press. All rights reserved. This material may not be "
-         "published, broadcast, rewritten or redistributed.</p>", "en", "end"),
+        (("<p>Copyright 2024 The Associated Press. All rights reserved. This material may not be "
+          "published, broadcast, rewritten or redistributed.</p>"), "en", "end"),
         ("<p>Photo by Jane Doe/Getty Images</p>", "en", "middle"),
-        ("<p>If you buy something using links in our stories, we may earn a commission. This helps "
-         "support our journalism.</p>", "en", "start"),
+        (("<p>If you buy something using links in our stories, we may earn a commission. This helps "
+          "support our journalism.</p>"), "en", "start"),
         ("<p>Have a news tip? Email us at tips@example.org</p>", "en", "end"),
     ],
 )
@@ -903,8 +903,8 @@ def test_sentences_that_merely_mention_credits_or_commissions_are_prose() -> Non
 
     for prose in (
         "Photo by the river, the mayor said, was the best part of the campaign he had run for years.",
-        "Copyright law in 2019 changed dramatically, said the professor, who argued that all rights "
-        "reserved clauses are obsolete.",
+        ("Copyright law in 2019 changed dramatically, said the professor, who argued that all rights "
+         "reserved clauses are obsolete."),
         "We may earn a lot more from this deal, the chief executive told investors on Tuesday.",
     ):
         assert paragraph_category(prose) is None, prose
