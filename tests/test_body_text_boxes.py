@@ -5,16 +5,10 @@ Expected texts are read from the recorded page, not written here."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from crawler.extract.cleaning.rules import load_rules, paragraph_category
+from crawler.extract.cleaning.rules import load_rules, paragraph_category, text_key
 from tests.test_body_text import needs_corpus, page, paragraphs, squash
-
-
-def key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
 
 
 @needs_corpus
@@ -76,6 +70,6 @@ def test_the_box_to_report_a_mistake_is_left_out() -> None:
 def test_the_dek_under_the_headline_opens_the_text(name: str, xpath: str) -> None:
     tree, _, result = page(name)
     dek = squash(tree.xpath(xpath)[0].text_content())
-    assert key(dek) != key(result["description"])
-    assert key(paragraphs(result)[0]) == key(dek)
-    assert sum(key(p) == key(dek) for p in paragraphs(result)) == 1
+    assert text_key(dek) != text_key(result["description"])
+    assert text_key(paragraphs(result)[0]) == text_key(dek)
+    assert sum(text_key(p) == text_key(dek) for p in paragraphs(result)) == 1

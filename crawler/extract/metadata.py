@@ -9,6 +9,7 @@ import contextlib
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,7 @@ from trafilatura.settings import Document
 
 from crawler.extract.cleaning.authors import AuthorSources, split_authors
 from crawler.extract.cleaning.rules import load_rules, text_key
+from crawler.extract.cleaning.text import KICKER_MAX_CHARS
 from crawler.extract.options import ExtractOptions
 
 
@@ -245,7 +247,7 @@ def _declared_dates(tree: HtmlElement, declared: list[str | None], microdata: et
 def _with_time(
     tree: HtmlElement,
     day: str | None,
-    declared: list[str | None] = (),  # type: ignore[assignment]
+    declared: Sequence[str | None] = (),
     *,
     time_elements: bool = True,
 ) -> str | None:
@@ -508,9 +510,9 @@ def _document_title(tree: HtmlElement) -> str | None:
     return _clean(title.text_content()) if title is not None else None
 
 
-# the kicker as the h1's own sibling just above it (orf.at: <div class="keyword">)
-SIBLING_KICKER_CLASS = re.compile(r"kicker|topline|overline|dachzeile|eyebrow|roofline|^keyword$", re.IGNORECASE)
-KICKER_MAX_CHARS = 60
+# the kicker as the h1's own sibling just above it: the same class names, or orf.at's
+# <div class="keyword">
+SIBLING_KICKER_CLASS = re.compile(f"{KICKER_CLASS.pattern}|^keyword$", re.IGNORECASE)
 
 
 def _after_kicker(h1: HtmlElement, headline: str) -> str | None:
