@@ -54,6 +54,7 @@ import time
 import unicodedata
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from html import unescape as html_unescape
 from pathlib import Path
@@ -185,25 +186,29 @@ def declared_paywall(html: bytes) -> bool | None:
     if tier and tier.group(1).lower() == b"locked":
         return True
     found = None
+    for node in ld_nodes(html):
+        free = {"false": False, "true": True}.get(str(node.get("isAccessibleForFree")).strip().lower())
+        if free is False:
+            return True
+        if free is True:
+            found = False
+    return found
+
+
+def ld_nodes(html: bytes) -> Iterator[dict[str, Any]]:
+    """Every object in the page's JSON-LD blocks (read with json.loads), nested ones included."""
     for block in LD_BLOCK.findall(html.decode("utf-8", "replace")):
         try:
-            data = json.loads(block, strict=False)
+            stack = [json.loads(block, strict=False)]
         except ValueError:
             continue
-        stack = [data]
         while stack:
             node = stack.pop()
             if isinstance(node, list):
                 stack.extend(node)
             elif isinstance(node, dict):
-                free = node.get("isAccessibleForFree")
-                free = {"false": False, "true": True}.get(str(free).strip().lower())
-                if free is False:
-                    return True
-                if free is True:
-                    found = False
+                yield node
                 stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-    return found
 
 
 def same_language(pred: str | None, truth: str) -> bool:
@@ -336,10 +341,9 @@ def declared_headlines(body: bytes) -> dict[str, list[str]]:
         for value in tree.xpath(xpath)[:3]:
             text = value.text_content() if hasattr(value, "text_content") else str(value)
             found[key].append(" ".join(text.split()))
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        for headline in re.findall(r'"headline"\s*:\s*"((?:[^"\\]|\\.)*)"', script):
-            with_escapes = json.loads(f'"{headline}"') if "\\" in headline else headline
-            found["JSON-LD headline"].append(html_unescape(with_escapes))
+    for node in ld_nodes(body):
+        if isinstance(node.get("headline"), str):
+            found["JSON-LD headline"].append(html_unescape(node["headline"]))
     return found
 
 
