@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,14 +20,19 @@ from crawler.cli.main import COMMANDS
 from crawler.dates import parse_when
 
 
+def on_terminal(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`crawler ARGS` on a pseudo-terminal (script(1)): what a person at a terminal sees."""
+    command = shlex.join([sys.executable, "-m", "crawler", *args])
+    return subprocess.run(["script", "-q", "-e", "-c", command, "/dev/null"], cwd=REPO, capture_output=True,
+                          check=False, text=True, timeout=timeout, env={**os.environ, "TERM": "dumb"})
+
+
 def test_a_small_run_with_failures_fits_on_a_terminal(tmp_path):
     """On a pseudo-terminal: no Scrapy banners, stats dumps or tracebacks for expected failures;
     one line per failure, the summary, and where the archive is."""
     archive = tmp_path / "archive"
-    command = (f"{sys.executable} -m crawler ingest http://127.0.0.1:9/closed http://nowhere.invalid/page "
-               f"--allow-private --archive {archive}")
-    done = subprocess.run(["script", "-q", "-e", "-c", command, "/dev/null"], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "TERM": "dumb"})
+    done = on_terminal("ingest", "http://127.0.0.1:9/closed", "http://nowhere.invalid/page", "--allow-private",
+                       "--archive", str(archive))
     screen = done.stdout
     lines = [line for line in screen.splitlines() if line.strip()]
     assert len(lines) <= 40, screen
@@ -49,10 +55,7 @@ def test_failed_requisites_are_counted_on_a_terminal_not_listed(tmp_path, news_s
                                          f"<article><h1>Port strike</h1>{images}{paragraphs}</article>"
                                          "</body></html>").encode())
     page = news_server.url("/cli/images")
-    archive = tmp_path / "archive"
-    command = f"{sys.executable} -m crawler ingest {page} --allow-private --archive {archive}"
-    done = subprocess.run(["script", "-q", "-e", "-c", command, "/dev/null"], cwd=REPO, capture_output=True,
-                          check=False, text=True, timeout=180, env={**os.environ, "TERM": "dumb"})
+    done = on_terminal("ingest", page, "--allow-private", "--archive", str(tmp_path / "archive"), timeout=180)
     screen = done.stdout
     assert "requisite_failed" not in screen and "search_indexed" not in screen
     assert "requisites: fetched 0  unchanged 0  failed 30  (error_status:404 30)" in screen, screen
