@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_crawler
+from dnsserver import ScriptedDNSServer
 from warcutil import json_records
 
 from crawler.cli.main import COMMANDS
@@ -31,8 +32,9 @@ def test_a_small_run_with_failures_fits_on_a_terminal(tmp_path):
     """On a pseudo-terminal: no Scrapy banners, stats dumps or tracebacks for expected failures;
     one line per failure, the summary, and where the archive is."""
     archive = tmp_path / "archive"
-    done = on_terminal("ingest", "http://127.0.0.1:9/closed", "http://nowhere.invalid/page", "--allow-private",
-                       "--archive", str(archive))
+    with ScriptedDNSServer({"nowhere.invalid": ["NXDOMAIN"]}) as dns:  # no look-up leaves loopback
+        done = on_terminal("ingest", "http://127.0.0.1:9/closed", "http://nowhere.invalid/page", "--allow-private",
+                           "--archive", str(archive), "-s", f"ARCHIVE_DNS_SERVERS={dns.address}")
     screen = done.stdout
     lines = [line for line in screen.splitlines() if line.strip()]
     assert len(lines) <= 40, screen

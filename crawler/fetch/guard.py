@@ -91,6 +91,15 @@ class AddressRefused(DNSLookupError):
 
 
 @implementer(IResolverSimple)
+def _not_resolved(failure: Failure, name: str) -> Failure:
+    """twisted.names' failures (NXDOMAIN, SERVFAIL, a query timeout) as the DNSLookupError the
+    system resolver gives: an expected failure of the URL, which Twisted's name-resolution
+    layer would otherwise log as a critical error with its traceback."""
+    if failure.check(DNSLookupError):
+        return failure
+    return Failure(DNSLookupError(f"{name}: {failure.getErrorMessage() or failure.type.__name__}"))
+
+
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver (or ARCHIVE_DNS_SERVERS' DNS servers), with every answer
     checked before it reaches the connection. Refusals are remembered per name only to say
@@ -150,7 +159,8 @@ class GuardedResolver(CachingThreadedResolver):
         except ValueError:
             pass
         if self._names is not None:
-            return self._names.getHostByName(name, timeout=(max(1, int(self.timeout)),))
+            answer = self._names.getHostByName(name, timeout=(max(1, int(self.timeout)),))
+            return answer.addErrback(_not_resolved, name)
         return ThreadedResolver.getHostByName(self, name, (self.timeout,))  # type: ignore[arg-type]
 
     def _checked(self, address: str, name: str) -> str:
